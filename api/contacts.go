@@ -1,0 +1,226 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+
+	"github.com/remy-crm/remy/model"
+)
+
+// EmailInput is one email address of a contact.
+type EmailInput struct {
+	Value string `json:"value" format:"email" maxLength:"254" doc:"A plain address, no display name." example:"ada@example.com"`
+	Label string `json:"label,omitempty" maxLength:"50" doc:"Free text such as work or home." example:"work"`
+}
+
+// PhoneInput is one phone number of a contact.
+type PhoneInput struct {
+	Value string `json:"value" minLength:"1" maxLength:"50" example:"+44 20 7946 0018"`
+	Label string `json:"label,omitempty" maxLength:"50" example:"mobile"`
+}
+
+// ContactInput is the body of POST and PATCH. On POST every field is
+// optional (but a contact needs a name, company or email); on PATCH an
+// absent field is left alone and null clears it.
+type ContactInput struct {
+	GivenName      Nullable[string]       `json:"givenName,omitempty" maxLength:"100" example:"Ada"`
+	FamilyName     Nullable[string]       `json:"familyName,omitempty" maxLength:"100" example:"Lovelace"`
+	Nickname       Nullable[string]       `json:"nickname,omitempty" maxLength:"100" example:"Countess"`
+	Company        Nullable[string]       `json:"company,omitempty" maxLength:"200" example:"Analytical Engines Ltd"`
+	JobTitle       Nullable[string]       `json:"jobTitle,omitempty" maxLength:"200" example:"Programmer"`
+	Emails         Nullable[[]EmailInput] `json:"emails,omitempty" maxItems:"20" doc:"Replaces the whole list."`
+	Phones         Nullable[[]PhoneInput] `json:"phones,omitempty" maxItems:"20" doc:"Replaces the whole list."`
+	Birthday       Nullable[string]       `json:"birthday,omitempty" format:"date" doc:"YYYY-MM-DD, a real date." example:"1815-12-10"`
+	Tags           Nullable[[]string]     `json:"tags,omitempty" maxItems:"50" doc:"1–50 characters each; stored trimmed, lower-cased and de-duplicated, order kept." example:"[\"friends\",\"london\"]"`
+	IntroducedByID Nullable[string]       `json:"introducedById,omitempty" format:"uuid" doc:"Another contact of this account who introduced this one." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
+}
+
+func (in ContactInput) patch() model.ContactPatch {
+	return model.ContactPatch{
+		GivenName:      optional(in.GivenName, same),
+		FamilyName:     optional(in.FamilyName, same),
+		Nickname:       optional(in.Nickname, same),
+		Company:        optional(in.Company, same),
+		JobTitle:       optional(in.JobTitle, same),
+		Emails:         optional(in.Emails, emailsToModel),
+		Phones:         optional(in.Phones, phonesToModel),
+		Birthday:       optional(in.Birthday, func(s string) model.Date { d, _ := model.ParseDate(s); return d }),
+		Tags:           optional(in.Tags, same),
+		IntroducedByID: optional(in.IntroducedByID, uuid.MustParse), // format:"uuid" validated it
+	}
+}
+
+func emailsToModel(in []EmailInput) []model.LabeledValue {
+	out := make([]model.LabeledValue, len(in))
+	for i, e := range in {
+		out[i] = model.LabeledValue(e)
+	}
+	return out
+}
+
+func phonesToModel(in []PhoneInput) []model.LabeledValue {
+	out := make([]model.LabeledValue, len(in))
+	for i, p := range in {
+		out[i] = model.LabeledValue(p)
+	}
+	return out
+}
+
+// ListParams are the pagination query parameters of every list.
+type ListParams struct {
+	Limit  int `query:"limit" minimum:"1" maximum:"100" default:"50" doc:"How many results to return."`
+	Offset int `query:"offset" minimum:"0" default:"0" doc:"How many results to skip from the start."`
+}
+
+func (p ListParams) model() model.ListParams { return model.ListParams{Limit: p.Limit, Offset: p.Offset} }
+
+// ContactIDParam is the {id} of a contact URL.
+type ContactIDParam struct {
+	ID string `path:"id" format:"uuid" doc:"The contact's id." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
+}
+
+type contactData struct {
+	Data *model.Contact `json:"data"`
+}
+
+type contactResponse struct {
+	Body contactData
+}
+
+type contactCreatedResponse struct {
+	Location string `header:"Location" doc:"URL of the new contact."`
+	Body     contactData
+}
+
+type contactListResponse struct {
+	Body struct {
+		Data  []model.Contact `json:"data"`
+		Total int             `json:"total" doc:"Count of all matching contacts, before pagination." example:"42"`
+	}
+}
+
+// Deleted is the body of a successful DELETE.
+type Deleted struct {
+	ID      uuid.UUID `json:"id"`
+	Deleted bool      `json:"deleted" example:"true"`
+}
+
+type deletedResponse struct {
+	Body struct {
+		Data Deleted `json:"data"`
+	}
+}
+
+func deleted(id uuid.UUID) *deletedResponse {
+	out := &deletedResponse{}
+	out.Body.Data = Deleted{ID: id, Deleted: true}
+	return out
+}
+
+// Statuses every authenticated operation can answer besides its own.
+var authErrors = []int{http.StatusUnauthorized, http.StatusTooManyRequests}
+
+func errs(statuses ...int) []int { return append(statuses, authErrors...) }
+
+func (s *server) registerContacts() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "listContacts",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/contacts",
+		Summary:     "List contacts",
+		Description: "Returns a page of the account's contacts, newest first, and the total count before pagination.",
+		Tags:        []string{"Contacts"},
+		Security:    bearer,
+		Errors:      errs(http.StatusUnprocessableEntity),
+	}, func(ctx context.Context, in *struct{ ListParams }) (*contactListResponse, error) {
+		page, err := s.contacts.List(ctx, accountID(ctx), model.ContactFilter{ListParams: in.model()})
+		if err != nil {
+			return nil, problem(err, "Contact")
+		}
+		out := &contactListResponse{}
+		out.Body.Data, out.Body.Total = page.Items, page.Total
+		return out, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID:   "createContact",
+		Method:        http.MethodPost,
+		Path:          "/api/v1/contacts",
+		Summary:       "Create a contact",
+		Description:   "Creates a contact. It needs at least one of givenName, familyName, nickname, company or an email.",
+		Tags:          []string{"Contacts"},
+		Security:      bearer,
+		DefaultStatus: http.StatusCreated,
+		Errors:        errs(http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
+	}, func(ctx context.Context, in *struct{ Body ContactInput }) (*contactCreatedResponse, error) {
+		c := new(model.Contact)
+		in.Body.patch().Assign(c)
+		c, err := s.contacts.Create(ctx, actor(ctx), c)
+		if err != nil {
+			return nil, problem(err, "Contact")
+		}
+		return &contactCreatedResponse{Location: "/api/v1/contacts/" + c.ID.String(), Body: contactData{c}}, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "getContact",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/contacts/{id}",
+		Summary:     "Get a contact",
+		Description: "Returns one contact. Another account's contact is a 404, exactly like a missing one.",
+		Tags:        []string{"Contacts"},
+		Security:    bearer,
+		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
+	}, func(ctx context.Context, in *ContactIDParam) (*contactResponse, error) {
+		c, err := s.contacts.Get(ctx, accountID(ctx), uuid.MustParse(in.ID))
+		if err != nil {
+			return nil, problem(err, "Contact")
+		}
+		return &contactResponse{Body: contactData{c}}, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "updateContact",
+		Method:      http.MethodPatch,
+		Path:        "/api/v1/contacts/{id}",
+		Summary:     "Update a contact",
+		Description: "Partial update: absent fields are unchanged, null clears a field, lists are replaced whole.",
+		Tags:        []string{"Contacts"},
+		Security:    bearer,
+		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
+	}, func(ctx context.Context, in *struct {
+		ContactIDParam
+		Body ContactInput
+	}) (*contactResponse, error) {
+		c, err := s.contacts.Update(ctx, actor(ctx), uuid.MustParse(in.ID), in.Body.patch(), nil)
+		if err != nil {
+			return nil, problem(err, "Contact")
+		}
+		return &contactResponse{Body: contactData{c}}, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "deleteContact",
+		Method:      http.MethodDelete,
+		Path:        "/api/v1/contacts/{id}",
+		Summary:     "Delete a contact",
+		Description: "Deletes a contact and its notes. Contacts it introduced keep existing, with introducedById cleared.",
+		Tags:        []string{"Contacts"},
+		Security:    bearer,
+		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
+	}, func(ctx context.Context, in *ContactIDParam) (*deletedResponse, error) {
+		id := uuid.MustParse(in.ID)
+		if err := s.contacts.Delete(ctx, actor(ctx), id, nil); err != nil {
+			return nil, problem(err, "Contact")
+		}
+		return deleted(id), nil
+	})
+}
+
+func (s *server) routes() {
+	s.registerHealth()
+	s.registerContacts()
+}

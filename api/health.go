@@ -1,0 +1,48 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+type healthBody struct {
+	Status string `json:"status" example:"ok" doc:"ok when healthy."`
+}
+
+type healthResponse struct {
+	Body healthBody
+}
+
+func (s *server) registerHealth() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "healthz",
+		Method:      http.MethodGet,
+		Path:        "/healthz",
+		Summary:     "Liveness",
+		Description: "Answers 200 while the process is up. Needs no API key.",
+		Tags:        []string{"Operations"},
+	}, func(ctx context.Context, _ *struct{}) (*healthResponse, error) {
+		return &healthResponse{Body: healthBody{Status: "ok"}}, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "readyz",
+		Method:      http.MethodGet,
+		Path:        "/readyz",
+		Summary:     "Readiness",
+		Description: "Answers 200 when the database is reachable and 503 otherwise. Needs no API key.",
+		Tags:        []string{"Operations"},
+		Errors:      []int{http.StatusServiceUnavailable},
+	}, func(ctx context.Context, _ *struct{}) (*healthResponse, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := s.db.Ping(ctx); err != nil {
+			logger(ctx).Warn("readiness check failed", "error", err)
+			return nil, newError(http.StatusServiceUnavailable, "Database unreachable")
+		}
+		return &healthResponse{Body: healthBody{Status: "ok"}}, nil
+	})
+}

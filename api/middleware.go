@@ -1,0 +1,234 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/remy-crm/remy/model"
+)
+
+// requestInfo travels with each request from the outermost middleware
+// inwards; inner layers fill in what they learn (the key) so the one log
+// line per request can say it.
+type requestInfo struct {
+	id        string
+	clientIP  string
+	userAgent string
+	logger    *slog.Logger
+	keyID     *uuid.UUID
+	accountID uuid.UUID
+}
+
+type requestInfoKey struct{}
+
+func requestInfoFrom(ctx context.Context) *requestInfo {
+	info, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
+	return info
+}
+
+// actor is who is making this request, for the Activity Log.
+func actor(ctx context.Context) model.Actor {
+	info := requestInfoFrom(ctx)
+	return model.Actor{
+		AccountID:  info.accountID,
+		AuthMethod: model.AuthMethodAPIKey,
+		APIKeyID:   info.keyID,
+		IP:         info.clientIP,
+		UserAgent:  info.userAgent,
+	}
+}
+
+// accountID is the authenticated account of this request.
+func accountID(ctx context.Context) uuid.UUID { return requestInfoFrom(ctx).accountID }
+
+var saneRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// observe is the outermost middleware: it assigns the request id (echoing
+// a sane incoming one), recovers panics into a JSON 500, and logs one line
+// per request once the response is done.
+func (s *server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !saneRequestID.MatchString(id) {
+			id = rand.Text()
+		}
+		w.Header().Set("X-Request-Id", id)
+		info := &requestInfo{
+			id:        id,
+			clientIP:  s.clientIP(r),
+			userAgent: r.UserAgent(),
+		}
+		info.logger = s.log.With("request_id", id)
+		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
+		rec := &statusRecorder{ResponseWriter: w}
+
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				info.logger.Error("panic", "panic", p, "stack", string(debug.Stack()))
+				if !rec.wroteHeader {
+					writeError(rec, http.StatusInternalServerError, msgInternal)
+				}
+			}
+			attrs := []any{
+				"method", r.Method,
+				"path", routePattern(r),
+				"status", rec.status,
+				"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
+				"bytes", rec.bytes,
+				"ip", info.clientIP,
+			}
+			if info.keyID != nil {
+				attrs = append(attrs, "key_id", info.keyID.String())
+			}
+			level := slog.LevelInfo
+			if rec.status >= 500 {
+				level = slog.LevelError
+			}
+			info.logger.Log(r.Context(), level, "request", attrs...)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+func routePattern(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if p := rc.RoutePattern(); p != "" {
+			return p
+		}
+	}
+	return "(unmatched)"
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if !r.wroteHeader {
+		r.WriteHeader(http.StatusOK)
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach Flush and deadlines.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Flush passes flushes through for streamed responses.
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// clientIP is the TCP peer, or, when the peer is a trusted proxy, the
+// right-most address in X-Forwarded-For that is not itself a trusted proxy.
+func (s *server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	peer = peer.Unmap()
+	if !s.trusted(peer) {
+		return peer.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		addr, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		addr = addr.Unmap()
+		if !s.trusted(addr) {
+			return addr.String()
+		}
+		peer = addr
+	}
+	return peer.String()
+}
+
+func (s *server) trusted(addr netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// authenticate is the Huma middleware in front of every operation that
+// declares the bearer security scheme.
+func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	if len(ctx.Operation().Security) == 0 {
+		next(ctx)
+		return
+	}
+	header := ctx.Header("Authorization")
+	if header == "" {
+		s.unauthorized(ctx, msgMissingAuth)
+		return
+	}
+	scheme, token, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		s.unauthorized(ctx, msgInvalidKey)
+		return
+	}
+	key, err := s.keys.Authenticate(ctx.Context(), strings.TrimSpace(token))
+	switch {
+	case errors.Is(err, model.ErrNotFound):
+		s.unauthorized(ctx, msgInvalidKey)
+		return
+	case err != nil:
+		_ = huma.WriteErr(s.api, ctx, statusOf(problem(err, "API key")), "authentication failed", err)
+		return
+	}
+	info := requestInfoFrom(ctx.Context())
+	info.keyID = &key.ID
+	info.accountID = key.AccountID
+	next(ctx)
+}
+
+func (s *server) unauthorized(ctx huma.Context, msg string) {
+	ctx.SetHeader("WWW-Authenticate", "Bearer")
+	_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, msg)
+}
+
+func statusOf(err error) int {
+	var se huma.StatusError
+	if errors.As(err, &se) {
+		return se.GetStatus()
+	}
+	return http.StatusInternalServerError
+}

@@ -1,0 +1,341 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/remy-crm/remy/api"
+	"github.com/remy-crm/remy/migrations"
+	"github.com/remy-crm/remy/model"
+	"github.com/remy-crm/remy/repo"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+type cli struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+	cfg    config
+	dbURL  string
+}
+
+func newRootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	c := &cli{getenv: getenv, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "remy",
+		Short: "Remy: the personal CRM's REST API server and admin CLI",
+		Long: `remy serves Remy's REST API and administers its database.
+
+Configuration comes from the environment (see the README for the full table):
+  DATABASE_URL           Postgres connection string (required, except for 'remy dev')
+  REMY_ADDR              listen address (default :8080)
+  REMY_LOG_LEVEL         debug, info, warn or error (default info)
+  REMY_PUBLIC_URL        base URL clients use, shown in /openapi.json (default http://localhost:8080)
+  REMY_TRUSTED_PROXIES   comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed
+  REMY_RATE_LIMIT_RPS    sustained requests per second per API key (default 10; 0 disables)
+  REMY_RATE_LIMIT_BURST  burst size per API key (default 50)
+  REDIS_URL              share rate limits between instances through Redis (optional)`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(getenv)
+			if err != nil {
+				return err
+			}
+			if c.dbURL != "" {
+				cfg.DatabaseURL = c.dbURL
+			}
+			c.cfg = cfg
+			return nil
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVar(&c.dbURL, "database-url", "", "Postgres connection string (overrides $DATABASE_URL)")
+	root.AddCommand(c.migrateCommand(), c.serveCommand(), c.accountsCommand(), c.keysCommand(), c.devCommand())
+	return root
+}
+
+// open connects to the configured database.
+func (c *cli) open(ctx context.Context) (*repo.Store, error) {
+	if c.cfg.DatabaseURL == "" {
+		return nil, errors.New("DATABASE_URL is not set (or pass --database-url)")
+	}
+	db, err := repo.Open(ctx, c.cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	return repo.NewStore(db), nil
+}
+
+func (c *cli) migrate(ctx context.Context, store *repo.Store, log *slog.Logger) error {
+	applied, err := migrations.Migrate(ctx, store.DB)
+	for _, name := range applied {
+		log.Info("migration applied", "name", name)
+	}
+	return err
+}
+
+func (c *cli) migrateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply pending database migrations",
+		Long:  "Apply the SQL migrations embedded in this binary. Safe to run from several processes at once: they take turns.",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := c.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.DB.Close()
+			applied, err := migrations.Migrate(cmd.Context(), store.DB)
+			for _, name := range applied {
+				fmt.Fprintln(c.stdout, "applied", name)
+			}
+			if err != nil {
+				return err
+			}
+			if len(applied) == 0 {
+				fmt.Fprintln(c.stdout, "database is up to date")
+			}
+			return nil
+		},
+	}
+}
+
+func (c *cli) serveCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Migrate the database, then serve the API",
+		Long:  "Apply pending migrations, then serve the API on $REMY_ADDR. SIGTERM or Ctrl-C drains in-flight requests and exits 0.",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := c.cfg.logger(c.stderr)
+			store, err := c.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.DB.Close()
+			if err := c.migrate(cmd.Context(), store, log); err != nil {
+				return err
+			}
+			return c.serve(cmd.Context(), store, log, nil)
+		},
+	}
+	return cmd
+}
+
+// serve runs the HTTP server until ctx is done, then drains it. ready, if
+// not nil, is called with the bound address once the server accepts.
+func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, ready func(addr string)) error {
+	handler := api.New(api.Config{
+		PublicURL:      c.cfg.PublicURL,
+		TrustedProxies: c.cfg.TrustedProxies,
+		Version:        version,
+	}, store, log)
+	ln, err := net.Listen("tcp", c.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "version", version)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func (c *cli) accountsCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "accounts", Short: "Manage accounts"}
+	var email, name string
+	create := &cobra.Command{
+		Use:     "create --email EMAIL [--name NAME]",
+		Short:   "Create an account and print its id",
+		Example: "  remy accounts create --email ada@example.com --name 'Ada Lovelace'",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := c.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.DB.Close()
+			a, err := store.Accounts.Create(cmd.Context(), email, name)
+			if errors.Is(err, model.ErrConflict) {
+				return fmt.Errorf("an account with email %q already exists", email)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.stdout, a.ID)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&email, "email", "", "the account's email (unique, case-insensitive)")
+	create.Flags().StringVar(&name, "name", "", "the account holder's name")
+	_ = create.MarkFlagRequired("email")
+	cmd.AddCommand(create)
+	return cmd
+}
+
+func (c *cli) keysCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "Manage API keys"}
+
+	var account, name, expiresIn string
+	create := &cobra.Command{
+		Use:     "create --account EMAIL [--name NAME] [--expires-in DURATION]",
+		Short:   "Create an API key and print it (it is shown only once)",
+		Example: "  remy keys create --account ada@example.com --name laptop --expires-in 720h",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var expiresAt *time.Time
+			if expiresIn != "" {
+				d, err := parseDuration(expiresIn)
+				if err != nil || d <= 0 {
+					return fmt.Errorf("--expires-in: want a positive duration such as 720h or 30d, got %q", expiresIn)
+				}
+				t := time.Now().Add(d)
+				expiresAt = &t
+			}
+			store, err := c.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.DB.Close()
+			a, err := c.account(cmd.Context(), store, account)
+			if err != nil {
+				return err
+			}
+			secret, _, err := store.Keys.Create(cmd.Context(), a.ID, name, expiresAt)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.stdout, secret)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&account, "account", "", "email of the account the key acts for")
+	create.Flags().StringVar(&name, "name", "", "a name to recognise the key by")
+	create.Flags().StringVar(&expiresIn, "expires-in", "", "lifetime, e.g. 720h or 30d (default: never expires)")
+	_ = create.MarkFlagRequired("account")
+
+	var listAccount string
+	list := &cobra.Command{
+		Use:   "list --account EMAIL",
+		Short: "List an account's API keys",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := c.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.DB.Close()
+			a, err := c.account(cmd.Context(), store, listAccount)
+			if err != nil {
+				return err
+			}
+			keys, err := store.Keys.List(cmd.Context(), a.ID)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
+			for _, k := range keys {
+				fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\t%s\t%s\n", k.ID, or(k.Name, "-"), k.Prefix,
+					stamp(&k.CreatedAt), stamp(k.LastUsedAt), stamp(k.ExpiresAt), stamp(k.RevokedAt))
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVar(&listAccount, "account", "", "email of the account")
+	_ = list.MarkFlagRequired("account")
+
+	revoke := &cobra.Command{
+		Use:   "revoke KEY_ID",
+		Short: "Revoke an API key (by its id, as 'keys list' shows it)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := uuid.Parse(args[0])
+			if err != nil {
+				return fmt.Errorf("KEY_ID must be a key's id (a UUID from 'remy keys list'), got %q", args[0])
+			}
+			store, err := c.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.DB.Close()
+			k, err := store.Keys.Revoke(cmd.Context(), id)
+			if errors.Is(err, model.ErrNotFound) {
+				return fmt.Errorf("no API key with id %s", id)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "revoked %s (%s…) at %s\n", k.ID, k.Prefix, stamp(k.RevokedAt))
+			return nil
+		},
+	}
+	cmd.AddCommand(create, list, revoke)
+	return cmd
+}
+
+func (c *cli) account(ctx context.Context, store *repo.Store, email string) (*model.Account, error) {
+	a, err := store.Accounts.ByEmail(ctx, email)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, fmt.Errorf("no account with email %q (create it with 'remy accounts create --email %s')", email, email)
+	}
+	return a, err
+}
+
+// parseDuration is time.ParseDuration plus a "d" (day) unit.
+func parseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+func stamp(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}

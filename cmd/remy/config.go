@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// config is everything remy reads from its environment (and flags).
+type config struct {
+	DatabaseURL    string
+	Addr           string
+	LogLevel       slog.Level
+	PublicURL      string
+	TrustedProxies []netip.Prefix
+	RateLimitRPS   float64
+	RateLimitBurst int
+	RedisURL       string
+}
+
+// Environment variables, with their defaults, as the README's table lists them.
+const (
+	envDatabaseURL    = "DATABASE_URL"
+	envAddr           = "REMY_ADDR"
+	envLogLevel       = "REMY_LOG_LEVEL"
+	envPublicURL      = "REMY_PUBLIC_URL"
+	envTrustedProxies = "REMY_TRUSTED_PROXIES"
+	envRateLimitRPS   = "REMY_RATE_LIMIT_RPS"
+	envRateLimitBurst = "REMY_RATE_LIMIT_BURST"
+	envRedisURL       = "REDIS_URL"
+)
+
+func loadConfig(getenv func(string) string) (config, error) {
+	cfg := config{
+		DatabaseURL:    getenv(envDatabaseURL),
+		Addr:           or(getenv(envAddr), ":8080"),
+		PublicURL:      strings.TrimRight(or(getenv(envPublicURL), "http://localhost:8080"), "/"),
+		RateLimitRPS:   10,
+		RateLimitBurst: 50,
+		RedisURL:       getenv(envRedisURL),
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(or(getenv(envLogLevel), "info"))); err != nil {
+		return cfg, fmt.Errorf("%s: %w", envLogLevel, err)
+	}
+	for _, s := range strings.FieldsFunc(getenv(envTrustedProxies), func(r rune) bool { return r == ',' || r == ' ' }) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return cfg, fmt.Errorf("%s: %q is neither an address nor a CIDR prefix", envTrustedProxies, s)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, p)
+	}
+	if v := getenv(envRateLimitRPS); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			return cfg, fmt.Errorf("%s: want a number >= 0, got %q", envRateLimitRPS, v)
+		}
+		cfg.RateLimitRPS = f
+	}
+	if v := getenv(envRateLimitBurst); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return cfg, fmt.Errorf("%s: want a whole number >= 1, got %q", envRateLimitBurst, v)
+		}
+		cfg.RateLimitBurst = n
+	}
+	return cfg, nil
+}
+
+func (c config) logger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.LogLevel}))
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

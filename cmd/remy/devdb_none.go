@@ -1,0 +1,15 @@
+//go:build !dev
+
+package main
+
+import (
+	"context"
+	"errors"
+)
+
+// startDevPostgres is not compiled into production builds: testcontainers
+// (and its Docker client) would more than double the binary for a command
+// only newcomers run. 'task dev' builds with -tags dev.
+func startDevPostgres(context.Context) (string, func(), error) {
+	return "", nil, errors.New("this remy was built without container support: set DATABASE_URL, or run 'task dev' (go run -tags dev ./cmd/remy dev)")
+}

@@ -1,0 +1,4 @@
+DROP TABLE IF EXISTS activity_log;
+DROP TABLE IF EXISTS contacts;
+DROP TABLE IF EXISTS api_keys;
+DROP TABLE IF EXISTS accounts;

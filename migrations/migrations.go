@@ -1,0 +1,89 @@
+// Package migrations holds Remy's SQL schema changes, embedded in the binary,
+// and the runner that applies them.
+package migrations
+
+import (
+	"context"
+	"embed"
+	"fmt"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/migrate"
+)
+
+//go:embed *.sql
+var files embed.FS
+
+// lockKey is the pg_advisory_lock key that serialises migrations across
+// processes ("remy" in ASCII).
+const lockKey = 0x72656d79
+
+// Migrate applies every pending migration and returns the names it applied.
+//
+// Concurrent callers (two `remy serve` starting together) are serialised by a
+// Postgres advisory lock held on one dedicated connection: the second waits
+// for the first and then finds nothing to do. bun's own lock table is not used
+// because it fails at once on contention and survives a crash. A migration is
+// recorded as applied only after it succeeded, so a failed one is retried.
+func Migrate(ctx context.Context, db *bun.DB) (applied []string, err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: connect: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", lockKey); err != nil {
+		return nil, fmt.Errorf("migrate: lock: %w", err)
+	}
+	defer func() {
+		// A fresh context: the caller's may be done, and the lock must not
+		// outlive this call on a pooled connection.
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", lockKey)
+	}()
+
+	migrator, err := newMigrator(db)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrator.Init(ctx); err != nil {
+		return nil, fmt.Errorf("migrate: init: %w", err)
+	}
+	group, err := migrator.Migrate(ctx)
+	if group != nil {
+		for _, m := range group.Migrations {
+			applied = append(applied, m.Name)
+		}
+	}
+	if err != nil {
+		// The last one in the group is the one that failed.
+		if n := len(applied); n > 0 {
+			applied = applied[:n-1]
+		}
+		return applied, fmt.Errorf("migrate: %w", err)
+	}
+	return applied, nil
+}
+
+// Pending reports the migrations not yet applied, for readiness checks and the CLI.
+func Pending(ctx context.Context, db *bun.DB) ([]string, error) {
+	migrator, err := newMigrator(db)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := migrator.MigrationsWithStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, m := range ms.Unapplied() {
+		names = append(names, m.Name)
+	}
+	return names, nil
+}
+
+func newMigrator(db *bun.DB) (*migrate.Migrator, error) {
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(files); err != nil {
+		return nil, fmt.Errorf("migrate: discover: %w", err)
+	}
+	return migrate.NewMigrator(db, ms, migrate.WithMarkAppliedOnSuccess(true)), nil
+}

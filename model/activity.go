@@ -1,0 +1,57 @@
+package model
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+)
+
+// Activity Log actions.
+const (
+	ActionContactCreated = "contact.created"
+	ActionContactUpdated = "contact.updated"
+	ActionContactDeleted = "contact.deleted"
+	ActionNoteCreated    = "note.created"
+	ActionNoteUpdated    = "note.updated"
+	ActionNoteDeleted    = "note.deleted"
+)
+
+// Resource types named in the Activity Log.
+const (
+	ResourceContact = "contact"
+	ResourceNote    = "note"
+)
+
+// Activity is one Activity Log entry: a mutation, who made it and from where.
+// It is written in the same transaction as the change it records.
+type Activity struct {
+	bun.BaseModel `bun:"table:activity_log" json:"-"`
+
+	ID           uuid.UUID         `bun:"id,pk,type:uuid,default:gen_random_uuid()" json:"id"`
+	AccountID    uuid.UUID         `bun:"account_id,type:uuid,notnull" json:"-"`
+	Action       string            `bun:"action,notnull" json:"action"`
+	ResourceType string            `bun:"resource_type,notnull" json:"resourceType"`
+	ResourceID   uuid.UUID         `bun:"resource_id,type:uuid,notnull" json:"resourceId"`
+	AuthMethod   string            `bun:"auth_method,notnull" json:"authMethod"`
+	APIKeyID     *uuid.UUID        `bun:"api_key_id,type:uuid" json:"apiKeyId"`
+	IP           string            `bun:"ip,notnull" json:"ip"`
+	UserAgent    string            `bun:"user_agent,notnull" json:"userAgent"`
+	Changes      map[string]Change `bun:"changes,type:jsonb" json:"changes"`
+	CreatedAt    time.Time         `bun:"created_at,nullzero,notnull,default:clock_timestamp()" json:"createdAt"`
+}
+
+// NewActivity builds the entry recording that actor did action to a resource.
+func NewActivity(actor Actor, action, resourceType string, resourceID uuid.UUID, changes map[string]Change) *Activity {
+	return &Activity{
+		AccountID:    actor.AccountID,
+		Action:       action,
+		ResourceType: resourceType,
+		ResourceID:   resourceID,
+		AuthMethod:   actor.AuthMethod,
+		APIKeyID:     actor.APIKeyID,
+		IP:           actor.IP,
+		UserAgent:    actor.UserAgent,
+		Changes:      changes,
+	}
+}

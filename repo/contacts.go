@@ -1,0 +1,169 @@
+package repo
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/remy-crm/remy/model"
+)
+
+// ContactRepo stores contacts. Every method is scoped to one account: a
+// contact of another account is ErrNotFound, exactly like a missing one.
+type ContactRepo struct{ db *bun.DB }
+
+// Precondition inspects the current row, under lock, before a write; it
+// returns model.ErrPreconditionFailed to stop the write (If-Match).
+type Precondition func(current *model.Contact) error
+
+// Create inserts a contact for actor's account and logs contact.created in
+// the same transaction. It returns a ValidationError for domain rule
+// violations (including an introducedById outside the account).
+func (r *ContactRepo) Create(ctx context.Context, actor model.Actor, c *model.Contact) (*model.Contact, error) {
+	c.AccountID = actor.AccountID
+	if err := c.Normalize(); err != nil {
+		return nil, err
+	}
+	err := inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(c).Returning("*").Exec(ctx); err != nil {
+			return err
+		}
+		return logActivity(ctx, tx, model.NewActivity(actor, model.ActionContactCreated, model.ResourceContact, c.ID, nil))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Get returns one contact of the account; ErrNotFound if there is none.
+func (r *ContactRepo) Get(ctx context.Context, accountID, id uuid.UUID) (*model.Contact, error) {
+	c := new(model.Contact)
+	err := r.db.NewSelect().Model(c).
+		Where("account_id = ? AND id = ?", accountID, id).
+		Scan(ctx)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	return c, nil
+}
+
+// contactWithTotal carries the window count next to each row, so a page and
+// its total come back in one round trip and one snapshot.
+type contactWithTotal struct {
+	model.Contact `bun:",extend"`
+	Total         int `bun:"total,scanonly"`
+}
+
+// List returns one page of the account's contacts, newest first (id breaks
+// ties, so pages never overlap or skip), and the count of all of them.
+func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.ContactFilter) (model.Page[model.Contact], error) {
+	var rows []contactWithTotal
+	q := r.db.NewSelect().Model(&rows).
+		ColumnExpr("c.*").
+		ColumnExpr("count(*) OVER () AS total").
+		Where("c.account_id = ?", accountID)
+	err := q.OrderExpr("c.created_at DESC, c.id DESC").
+		Limit(int64(f.Limit)).Offset(int64(f.Offset)).
+		Scan(ctx)
+	if err != nil {
+		return model.Page[model.Contact]{}, interpretError(err)
+	}
+	page := model.Page[model.Contact]{Items: make([]model.Contact, len(rows))}
+	for i := range rows {
+		page.Items[i] = rows[i].Contact
+		page.Total = rows[i].Total
+	}
+	if len(rows) == 0 && f.Offset > 0 {
+		// Past the end there is no row to carry the count.
+		n, err := r.db.NewSelect().Model((*model.Contact)(nil)).
+			Where("account_id = ?", accountID).Count(ctx)
+		if err != nil {
+			return model.Page[model.Contact]{}, interpretError(err)
+		}
+		page.Total = int(n)
+	}
+	return page, nil
+}
+
+// Update applies a partial update and logs contact.updated with the changed
+// fields, in one transaction. The row is locked first, so the precondition
+// check and the write are one atomic step. A patch that changes nothing
+// writes nothing and returns the contact as it is.
+func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition) (*model.Contact, error) {
+	var out *model.Contact
+	err := inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
+		c, err := lockContact(ctx, tx, actor.AccountID, id, check)
+		if err != nil {
+			return err
+		}
+		changes, err := patch.Apply(c)
+		if err != nil {
+			return err
+		}
+		if len(changes) == 0 {
+			out = c
+			return nil
+		}
+		_, err = tx.NewUpdate().Model(c).
+			ExcludeColumn("id", "account_id", "created_at", "version", "updated_at").
+			Set("version = version + 1").
+			Set("updated_at = clock_timestamp()").
+			WherePK().
+			Returning("*").
+			Exec(ctx)
+		if err != nil {
+			return err
+		}
+		out = c
+		return logActivity(ctx, tx, model.NewActivity(actor, model.ActionContactUpdated, model.ResourceContact, c.ID, changes))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Delete removes a contact and logs contact.deleted, in one transaction.
+// Contacts it introduced lose the link (and get a new version).
+func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check Precondition) error {
+	return inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := lockContact(ctx, tx, actor.AccountID, id, check); err != nil {
+			return err
+		}
+		_, err := tx.NewUpdate().Model((*model.Contact)(nil)).
+			Set("introduced_by_id = NULL").
+			Set("version = version + 1").
+			Set("updated_at = clock_timestamp()").
+			Where("account_id = ? AND introduced_by_id = ?", actor.AccountID, id).
+			Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*model.Contact)(nil)).
+			Where("account_id = ? AND id = ?", actor.AccountID, id).
+			Exec(ctx); err != nil {
+			return err
+		}
+		return logActivity(ctx, tx, model.NewActivity(actor, model.ActionContactDeleted, model.ResourceContact, id, nil))
+	})
+}
+
+// lockContact reads a contact FOR UPDATE and runs the precondition on it.
+func lockContact(ctx context.Context, tx bun.Tx, accountID, id uuid.UUID, check Precondition) (*model.Contact, error) {
+	c := new(model.Contact)
+	err := tx.NewSelect().Model(c).
+		Where("account_id = ? AND id = ?", accountID, id).
+		For("UPDATE").
+		Scan(ctx)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	if check != nil {
+		if err := check(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}

@@ -1,0 +1,132 @@
+// Package repo is all of Remy's SQL. Exported methods own their transaction;
+// every driver error passes through interpretError once, so callers only ever
+// see model's sentinel errors (or a wrapped internal error).
+package repo
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/remy-crm/remy/model"
+)
+
+// Open connects to Postgres at dsn through pgx and checks the connection.
+func Open(ctx context.Context, dsn string) (*bun.DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	// bun inlines arguments into the SQL text, so every statement is unique:
+	// the simple protocol avoids pgx preparing (and caching) each one.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 5 * time.Second
+	}
+	sqldb := stdlib.OpenDB(*cfg)
+	n := 4 * runtime.GOMAXPROCS(0)
+	sqldb.SetMaxOpenConns(n)
+	sqldb.SetMaxIdleConns(n)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	db := bun.NewDB(sqldb, pgdialect.New())
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("connect to database: %w", interpretError(err))
+	}
+	return db, nil
+}
+
+// Store groups the repositories over one database handle.
+type Store struct {
+	DB       *bun.DB
+	Accounts *AccountRepo
+	Keys     *KeyRepo
+	Contacts *ContactRepo
+	Activity *ActivityRepo
+}
+
+// NewStore returns the repositories over db.
+func NewStore(db *bun.DB) *Store {
+	return &Store{
+		DB:       db,
+		Accounts: &AccountRepo{db: db},
+		Keys:     &KeyRepo{db: db},
+		Contacts: &ContactRepo{db: db},
+		Activity: &ActivityRepo{db: db},
+	}
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return interpretError(s.DB.PingContext(ctx))
+}
+
+// Postgres error codes we translate.
+const (
+	pgUniqueViolation     = "23505"
+	pgForeignKeyViolation = "23503"
+	pgCheckViolation      = "23514"
+)
+
+// Constraints whose violation is the client's doing, and the field to blame.
+var constraintFields = map[string]string{
+	"contacts_introduced_by_fk":       "introducedById",
+	"contacts_introduced_by_not_self": "introducedById",
+}
+
+var constraintMessages = map[string]string{
+	"contacts_introduced_by_fk":       "Must be the id of another contact in this account",
+	"contacts_introduced_by_not_self": "A contact cannot introduce itself",
+}
+
+// interpretError turns driver errors into model's sentinels. Anything it does
+// not recognise is returned as is and becomes a 500 upstream.
+func interpretError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return model.ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		if field, ok := constraintFields[pgErr.ConstraintName]; ok {
+			return model.FieldError(field, constraintMessages[pgErr.ConstraintName])
+		}
+		switch pgErr.Code {
+		case pgUniqueViolation:
+			return fmt.Errorf("%w: %s", model.ErrConflict, pgErr.ConstraintName)
+		case "57P01", "57P02", "57P03", "53300": // admin shutdown, crash, cannot connect now, too many connections
+			return fmt.Errorf("%w: %s", model.ErrUnavailable, pgErr.Code)
+		}
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var netErr net.Error
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) || errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, sql.ErrConnDone) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) {
+		return fmt.Errorf("%w: %v", model.ErrUnavailable, err)
+	}
+	return err
+}
+
+// inTx runs fn in a transaction and interprets its error.
+func inTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return interpretError(db.RunInTx(ctx, nil, fn))
+}
