@@ -1,0 +1,197 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/remy-crm/remy/api"
+	"github.com/remy-crm/remy/model"
+	"github.com/remy-crm/remy/repo"
+)
+
+// testServer is the real API handler on a real listener over a database of
+// the test's own.
+type testServer struct {
+	URL   string
+	DSN   string
+	Store *repo.Store
+}
+
+// newServer starts the API for one test. configure, if given, adjusts the
+// API configuration before the server starts.
+func newServer(t testing.TB, configure ...func(*api.Config)) *testServer {
+	t.Helper()
+	dsn := newDatabase(t)
+	db, err := repo.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("open database: %v", err)
+	}
+	store := repo.NewStore(db)
+	cfg := api.Config{PublicURL: "http://remy.test", Version: "test"}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	log := slog.New(slog.NewJSONHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv := httptest.NewServer(api.New(cfg, store, log))
+	t.Cleanup(func() {
+		srv.Close()
+		_ = db.Close()
+	})
+	return &testServer{URL: srv.URL, DSN: dsn, Store: store}
+}
+
+// tenant is an account with one API key.
+type tenant struct {
+	Account *model.Account
+	Key     string
+	KeyID   uuid.UUID
+}
+
+func (s *testServer) newTenant(t testing.TB) tenant {
+	t.Helper()
+	ctx := context.Background()
+	a, err := s.Store.Accounts.Create(ctx, "user-"+uuid.NewString()[:8]+"@example.com", "Test")
+	if err != nil {
+		t.Fatalf("create account: %v", err)
+	}
+	secret, k, err := s.Store.Keys.Create(ctx, a.ID, "test", nil)
+	if err != nil {
+		t.Fatalf("create key: %v", err)
+	}
+	return tenant{Account: a, Key: secret, KeyID: k.ID}
+}
+
+// response is what came back, read whole.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic map (failing the test if it is not a
+// JSON object).
+func (r *response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v\n%s", err, r.Body)
+	}
+	return m
+}
+
+// Data is the "data" object of a single-resource envelope.
+func (r *response) Data(t testing.TB) map[string]any {
+	t.Helper()
+	d, ok := r.JSON(t)["data"].(map[string]any)
+	if !ok {
+		t.Fatalf("no data object in %s", r.Body)
+	}
+	return d
+}
+
+// header is an extra request header.
+type header struct{ Name, Value string }
+
+// do sends a request. body may be nil, a string (sent raw) or anything JSON
+// encodes; a body gets Content-Type: application/json unless a header says
+// otherwise. key "" sends no Authorization header.
+func (s *testServer) do(t testing.TB, method, path, key string, body any, headers ...header) *response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			t.Fatalf("encode body: %v", err)
+		}
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		t.Fatalf("new request: %v", err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for _, h := range headers {
+		req.Header.Set(h.Name, h.Value)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return &response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// createContact posts a contact and returns its data, failing unless 201.
+func (s *testServer) createContact(t testing.TB, key string, body map[string]any) map[string]any {
+	t.Helper()
+	res := s.do(t, http.MethodPost, "/api/v1/contacts", key, body)
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create contact: status %d: %s", res.Status, res.Body)
+	}
+	return res.Data(t)
+}
+
+// wantStatus fails the test unless the response has the status.
+func wantStatus(t testing.TB, res *response, status int) {
+	t.Helper()
+	if res.Status != status {
+		t.Fatalf("status = %d, want %d; body: %s", res.Status, status, res.Body)
+	}
+}
+
+// wantError checks an error response: status, JSON content type and the
+// exact {"error": msg} message (msg "" accepts any non-empty message).
+func wantError(t testing.TB, res *response, status int, msg string) map[string]any {
+	t.Helper()
+	wantStatus(t, res, status)
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("Content-Type = %q, want application/json", ct)
+	}
+	body := res.JSON(t)
+	got, _ := body["error"].(string)
+	if got == "" || (msg != "" && got != msg) {
+		t.Fatalf("error = %q, want %q; body: %s", got, msg, res.Body)
+	}
+	return body
+}
+
+// fieldErrors checks a 422 validation body and returns its fieldErrors and
+// formErrors.
+func fieldErrors(t testing.TB, res *response) (map[string]any, []any) {
+	t.Helper()
+	body := wantError(t, res, http.StatusUnprocessableEntity, "Validation failed")
+	details, ok := body["details"].(map[string]any)
+	if !ok {
+		t.Fatalf("no details in %s", res.Body)
+	}
+	fe, ok1 := details["fieldErrors"].(map[string]any)
+	form, ok2 := details["formErrors"].([]any)
+	if !ok1 || !ok2 {
+		t.Fatalf("details must hold fieldErrors (object) and formErrors (array): %s", res.Body)
+	}
+	return fe, form
+}

@@ -1,0 +1,160 @@
+// Package tests drives Remy over real HTTP against a real Postgres.
+//
+// The database comes from $TEST_DATABASE_URL when set, otherwise from a
+// testcontainers Postgres ($TEST_POSTGRES_IMAGE, default postgres:17).
+// Migrations run once into a template database; every test clones its own
+// database from it, so tests run in parallel and never see each other's rows.
+package tests
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"log"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/modules/postgres"
+
+	"github.com/remy-crm/remy/migrations"
+	"github.com/remy-crm/remy/repo"
+)
+
+var (
+	// adminDSN connects to the server as a user that may create databases.
+	adminDSN string
+	// templateDB is the migrated database every test database is cloned from.
+	templateDB string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	ctx := context.Background()
+	stop, err := startPostgres(ctx)
+	if err != nil {
+		log.Printf("tests: %v", err)
+		return 1
+	}
+	defer stop()
+	if err := createTemplate(ctx); err != nil {
+		log.Printf("tests: %v", err)
+		return 1
+	}
+	defer dropDatabase(templateDB)
+	code := m.Run()
+	cleanupBinary()
+	return code
+}
+
+func startPostgres(ctx context.Context) (func(), error) {
+	if dsn := os.Getenv("TEST_DATABASE_URL"); dsn != "" {
+		adminDSN = dsn
+		return func() {}, nil
+	}
+	image := os.Getenv("TEST_POSTGRES_IMAGE")
+	if image == "" {
+		image = "postgres:17"
+	}
+	ctr, err := postgres.Run(ctx, image,
+		postgres.WithDatabase("remy"),
+		postgres.WithUsername("remy"),
+		postgres.WithPassword("remy"),
+		postgres.BasicWaitStrategies(),
+		// Durability buys nothing in a throwaway test database.
+		testcontainers.WithCmd("postgres", "-c", "fsync=off", "-c", "synchronous_commit=off",
+			"-c", "full_page_writes=off", "-c", "max_connections=300"),
+	)
+	stop := func() {
+		if ctr != nil {
+			_ = testcontainers.TerminateContainer(ctr)
+		}
+	}
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("start Postgres with testcontainers (set TEST_DATABASE_URL to use an existing server): %w", err)
+	}
+	adminDSN, err = ctr.ConnectionString(ctx, "sslmode=disable")
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	return stop, nil
+}
+
+func createTemplate(ctx context.Context) error {
+	templateDB = "remy_tpl_" + strings.ToLower(rand.Text()[:10])
+	if err := adminExec(ctx, "CREATE DATABASE "+templateDB); err != nil {
+		return err
+	}
+	db, err := repo.Open(ctx, dsnFor(templateDB))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := migrations.Migrate(ctx, db); err != nil {
+		return err
+	}
+	return nil
+}
+
+// newDatabase clones the template into a fresh database for one test and
+// returns its DSN; the database is dropped when the test ends.
+func newDatabase(t testing.TB) string {
+	t.Helper()
+	name := "remy_t_" + strings.ToLower(rand.Text()[:12])
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		// Two clones of one template at the same instant collide ("source
+		// database is being accessed by other users"): retry briefly.
+		err = adminExec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY", name, templateDB))
+		if err == nil || !strings.Contains(err.Error(), "being accessed by other users") {
+			break
+		}
+		time.Sleep(time.Duration(20+attempt*10) * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("clone template: %v", err)
+	}
+	t.Cleanup(func() { dropDatabase(name) })
+	return dsnFor(name)
+}
+
+func dropDatabase(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := adminExec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		log.Printf("drop database %s: %v", name, err)
+	}
+}
+
+func adminExec(ctx context.Context, query string) error {
+	db, err := sql.Open("pgx", adminDSN)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, query)
+	return err
+}
+
+// dsnFor is adminDSN pointed at another database.
+func dsnFor(database string) string {
+	u, err := url.Parse(adminDSN)
+	if err != nil || u.Scheme == "" {
+		// key=value form
+		return adminDSN + " dbname=" + database
+	}
+	u.Path = "/" + database
+	return u.String()
+}
