@@ -75,7 +75,9 @@ type ListParams struct {
 	Offset int `query:"offset" minimum:"0" default:"0" doc:"How many results to skip from the start."`
 }
 
-func (p ListParams) model() model.ListParams { return model.ListParams{Limit: p.Limit, Offset: p.Offset} }
+func (p ListParams) model() model.ListParams {
+	return model.ListParams{Limit: p.Limit, Offset: p.Offset}
+}
 
 // ContactIDParam is the {id} of a contact URL.
 type ContactIDParam struct {

@@ -35,13 +35,15 @@ type ValidationDetails struct {
 	FormErrors  []string            `json:"formErrors" doc:"Messages about the request as a whole."`
 }
 
-func (e *Error) Error() string                    { return e.Message }
-func (e *Error) GetStatus() int                   { return e.status }
-func (e *Error) ContentType(string) string        { return "application/json" }
-func (e *Error) GetHeaders() http.Header          { return e.headers }
-func (e *Error) withHeader(k, v string) *Error    { e.headers = http.Header{k: {v}}; return e }
-func newError(status int, msg string) *Error      { return &Error{status: status, Message: msg} }
-func validationError(d *ValidationDetails) *Error { return &Error{status: 422, Message: "Validation failed", Details: d} }
+func (e *Error) Error() string                 { return e.Message }
+func (e *Error) GetStatus() int                { return e.status }
+func (e *Error) ContentType(string) string     { return "application/json" }
+func (e *Error) GetHeaders() http.Header       { return e.headers }
+func (e *Error) withHeader(k, v string) *Error { e.headers = http.Header{k: {v}}; return e }
+func newError(status int, msg string) *Error   { return &Error{status: status, Message: msg} }
+func validationError(d *ValidationDetails) *Error {
+	return &Error{status: 422, Message: "Validation failed", Details: d}
+}
 
 // Messages used in more than one place. The two 401 messages are the
 // published contract, letter for letter.
