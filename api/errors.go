@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -194,4 +195,43 @@ func logger(ctx context.Context) *slog.Logger {
 		return info.logger
 	}
 	return slog.Default()
+}
+
+// documentErrorExamples gives each error response in /openapi.json an
+// example of the body a client will actually see for that status.
+func documentErrorExamples(_ *huma.OpenAPI, op *huma.Operation) {
+	resource := "Resource"
+	if len(op.Tags) > 0 {
+		resource = strings.TrimSuffix(op.Tags[0], "s")
+	}
+	examples := map[int]map[string]*Error{
+		400: {"malformed": {Message: "Malformed JSON: unexpected end of JSON input"}},
+		401: {"missing": {Message: msgMissingAuth}, "invalid": {Message: msgInvalidKey}},
+		404: {"notFound": {Message: resource + " not found"}},
+		409: {"conflict": {Message: "A request with this Idempotency-Key is still being processed"}},
+		412: {"stale": {Message: "Precondition failed: the " + strings.ToLower(resource) + " has changed; fetch it again and retry with its current ETag"}},
+		413: {"tooLarge": {Message: "Request body too large: the limit is 1 MiB"}},
+		415: {"contentType": {Message: "Unsupported Content-Type: send application/json"}},
+		422: {"validation": {Message: "Validation failed", Details: &ValidationDetails{
+			FieldErrors: map[string][]string{"givenName": {"Expected length <= 100"}},
+			FormErrors:  []string{},
+		}}},
+		429: {"rateLimited": {Message: "Rate limit exceeded, retry in 3 seconds"}},
+		500: {"internal": {Message: msgInternal}},
+		503: {"unavailable": {Message: msgUnavailable}},
+	}
+	for code, resp := range op.Responses {
+		status, err := strconv.Atoi(code)
+		if err != nil || status < 400 || resp.Content == nil {
+			continue
+		}
+		mt := resp.Content["application/json"]
+		if mt == nil || examples[status] == nil {
+			continue
+		}
+		mt.Examples = map[string]*huma.Example{}
+		for name, body := range examples[status] {
+			mt.Examples[name] = &huma.Example{Summary: body.Message, Value: body}
+		}
+	}
 }

@@ -24,6 +24,8 @@ func (s *server) registerHealth() {
 		Summary:     "Liveness",
 		Description: "Answers 200 while the process is up. Needs no API key.",
 		Tags:        []string{"Operations"},
+		Security:    public,
+		Errors:      []int{http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, _ *struct{}) (*healthResponse, error) {
 		return &healthResponse{Body: healthBody{Status: "ok"}}, nil
 	})
@@ -35,7 +37,8 @@ func (s *server) registerHealth() {
 		Summary:     "Readiness",
 		Description: "Answers 200 when the database is reachable and 503 otherwise. Needs no API key.",
 		Tags:        []string{"Operations"},
-		Errors:      []int{http.StatusServiceUnavailable},
+		Security:    public,
+		Errors:      []int{http.StatusUnprocessableEntity, http.StatusServiceUnavailable},
 	}, func(ctx context.Context, _ *struct{}) (*healthResponse, error) {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()

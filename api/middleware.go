@@ -191,7 +191,7 @@ func (s *server) trusted(addr netip.Addr) bool {
 // authenticate is the Huma middleware in front of every operation that
 // declares the bearer security scheme.
 func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
-	if len(ctx.Operation().Security) == 0 {
+	if !requiresKey(ctx.Operation()) {
 		next(ctx)
 		return
 	}
@@ -218,6 +218,16 @@ func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	info.keyID = &key.ID
 	info.accountID = key.AccountID
 	next(ctx)
+}
+
+// requiresKey reports whether the operation declares the bearer scheme.
+func requiresKey(op *huma.Operation) bool {
+	for _, req := range op.Security {
+		if _, ok := req["bearer"]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *server) unauthorized(ctx huma.Context, msg string) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -79,6 +80,7 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 		writeError(w, http.StatusNotFound, msgNotFoundRoute)
 	})
 	router.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", strings.Join(allowedMethods(router, r.URL.Path), ", "))
 		writeError(w, http.StatusMethodNotAllowed, msgMethodNotAllowd)
 	})
 
@@ -87,6 +89,17 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 	s.routes()
 	mountDocs(router)
 	return router
+}
+
+// allowedMethods lists the methods routed for path, for a 405's Allow header.
+func allowedMethods(router chi.Router, path string) []string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if router.Match(chi.NewRouteContext(), m, path) {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
 }
 
 func (s *server) humaConfig() huma.Config {
@@ -98,6 +111,7 @@ func (s *server) humaConfig() huma.Config {
 	cfg.DocsPath = "" // served offline by mountDocs
 	cfg.CreateHooks = nil
 	cfg.RejectUnknownQueryParameters = true
+	cfg.OnAddOperation = append(cfg.OnAddOperation, documentErrorExamples)
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {
 			Type:         "http",
@@ -111,6 +125,10 @@ func (s *server) humaConfig() huma.Config {
 
 // bearer is the security requirement of every /api/v1 operation.
 var bearer = []map[string][]string{{"bearer": {}}}
+
+// public is the (empty) security requirement of the unauthenticated
+// operations, stated so that the document says so explicitly.
+var public = []map[string][]string{{}}
 
 const apiDescription = `Remy's public REST API: contacts, notes and exports of your own account.
 

@@ -1,0 +1,94 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestNewAPIKeySecret(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for range 200 {
+		k := NewAPIKeySecret()
+		if !strings.HasPrefix(k, "rmy_") || len(k) != KeyLength || len(k)-len("rmy_") < 32 {
+			t.Fatalf("bad key %q", k)
+		}
+		if !WellFormedKey(k) {
+			t.Fatalf("own key %q not well formed", k)
+		}
+		if seen[k] {
+			t.Fatalf("duplicate key %q", k)
+		}
+		seen[k] = true
+		// Any single-character change breaks the checksum.
+		b := []byte(k)
+		i := len("rmy_") + len(seen)%keyRandomLen
+		b[i] = map[bool]byte{true: 'A', false: 'B'}[b[i] != 'A']
+		if WellFormedKey(string(b)) {
+			t.Fatalf("tampered key %q accepted", b)
+		}
+	}
+	for _, bad := range []string{"", "rmy_", "rmy_short", "xyz_" + strings.Repeat("a", 38), "rmy_" + strings.Repeat("!", 38)} {
+		if WellFormedKey(bad) {
+			t.Errorf("WellFormedKey(%q) = true", bad)
+		}
+	}
+}
+
+func TestContactNormalize(t *testing.T) {
+	t.Parallel()
+	s := func(v string) *string { return &v }
+	c := &Contact{GivenName: s("  Ada "), FamilyName: s("   "), Tags: []string{" B", "b", "A ", "a", "c"}}
+	if err := c.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if *c.GivenName != "Ada" || c.FamilyName != nil || fmt.Sprint(c.Tags) != "[b a c]" || c.Emails == nil || c.Phones == nil {
+		t.Fatalf("normalized: %+v", c)
+	}
+
+	empty := &Contact{JobTitle: s("CEO")}
+	var verr *ValidationError
+	if err := empty.Normalize(); !errors.As(err, &verr) || len(verr.Form) != 1 {
+		t.Fatalf("want a form error, got %v", err)
+	}
+	onlyEmail := &Contact{Emails: []LabeledValue{{Value: "a@example.com"}}}
+	if err := onlyEmail.Normalize(); err != nil {
+		t.Fatalf("an email alone identifies a contact: %v", err)
+	}
+}
+
+func TestContactPatchApply(t *testing.T) {
+	t.Parallel()
+	s := func(v string) *string { return &v }
+	c := &Contact{GivenName: s("Ada"), Company: s("Engines"), Tags: []string{"x"}}
+	changes, err := ContactPatch{
+		GivenName: Optional[string]{Set: true}, // clear
+		Nickname:  Some("Countess"),
+		Tags:      Some([]string{"x"}), // same as before: not a change
+	}.Apply(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GivenName != nil || *c.Nickname != "Countess" || *c.Company != "Engines" {
+		t.Fatalf("after apply: %+v", c)
+	}
+	if len(changes) != 2 || changes["givenName"].After != (*string)(nil) || changes["tags"] != (Change{}) {
+		t.Fatalf("changes = %v", changes)
+	}
+}
+
+func TestParseDate(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"2024-02-29", "1815-12-10"} {
+		if _, err := ParseDate(ok); err != nil {
+			t.Errorf("ParseDate(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"2023-02-29", "2023-13-01", "10/12/1815", "", "2023-1-1"} {
+		if _, err := ParseDate(bad); err == nil {
+			t.Errorf("ParseDate(%q) accepted", bad)
+		}
+	}
+}
