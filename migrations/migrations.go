@@ -6,6 +6,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"io/fs"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/migrate"
@@ -26,6 +27,12 @@ const lockKey = 0x72656d79
 // because it fails at once on contention and survives a crash. A migration is
 // recorded as applied only after it succeeded, so a failed one is retried.
 func Migrate(ctx context.Context, db *bun.DB) (applied []string, err error) {
+	return MigrateFS(ctx, db, files)
+}
+
+// MigrateFS is Migrate with the migrations read from fsys instead of the
+// embedded ones: for tests of the runner itself.
+func MigrateFS(ctx context.Context, db *bun.DB, fsys fs.FS) (applied []string, err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: connect: %w", err)
@@ -40,7 +47,7 @@ func Migrate(ctx context.Context, db *bun.DB) (applied []string, err error) {
 		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", lockKey)
 	}()
 
-	migrator, err := newMigrator(db)
+	migrator, err := newMigrator(db, fsys)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +72,7 @@ func Migrate(ctx context.Context, db *bun.DB) (applied []string, err error) {
 
 // Pending reports the migrations not yet applied, for readiness checks and the CLI.
 func Pending(ctx context.Context, db *bun.DB) ([]string, error) {
-	migrator, err := newMigrator(db)
+	migrator, err := newMigrator(db, files)
 	if err != nil {
 		return nil, err
 	}
@@ -80,9 +87,9 @@ func Pending(ctx context.Context, db *bun.DB) ([]string, error) {
 	return names, nil
 }
 
-func newMigrator(db *bun.DB) (*migrate.Migrator, error) {
+func newMigrator(db *bun.DB, fsys fs.FS) (*migrate.Migrator, error) {
 	ms := migrate.NewMigrations()
-	if err := ms.Discover(files); err != nil {
+	if err := ms.Discover(fsys); err != nil {
 		return nil, fmt.Errorf("migrate: discover: %w", err)
 	}
 	return migrate.NewMigrator(db, ms, migrate.WithMarkAppliedOnSuccess(true)), nil

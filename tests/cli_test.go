@@ -1,3 +1,362 @@
 package tests
 
-func cleanupBinary() {}
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
+)
+
+// remyBinary builds cmd/remy once per test run: the CLI tests drive the real
+// binary, as a user would.
+func remyBinary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "remy-bin-")
+		if buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "remy")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/remy-crm/remy/cmd/remy").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func cleanupBinary() {
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+}
+
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+// remy runs the binary with DATABASE_URL=dsn and the given arguments.
+func remy(t testing.TB, dsn string, args ...string) cliResult {
+	t.Helper()
+	cmd := exec.Command(remyBinary(t), args...)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run remy %v: %v", args, err)
+	}
+	return cliResult{out.String(), errb.String(), code}
+}
+
+func (r cliResult) ok(t testing.TB) cliResult {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+var keyFormat = regexp.MustCompile(`^rmy_[0-9A-Za-z]{32,}$`)
+
+func TestCLI_AccountsAndKeys(t *testing.T) {
+	t.Parallel()
+	dsn := newEmptyDatabase(t)
+
+	if out := remy(t, dsn, "migrate").ok(t).stdout; !strings.Contains(out, "applied 000001") {
+		t.Fatalf("first migrate: %q", out)
+	}
+	if out := remy(t, dsn, "migrate").ok(t).stdout; !strings.Contains(out, "up to date") {
+		t.Fatalf("second migrate: %q", out)
+	}
+
+	id := strings.TrimSpace(remy(t, dsn, "accounts", "create", "--email", "Ada@Example.com", "--name", "Ada").ok(t).stdout)
+	if _, err := uuid.Parse(id); err != nil {
+		t.Fatalf("accounts create printed %q, want the account id", id)
+	}
+	dup := remy(t, dsn, "accounts", "create", "--email", "ada@example.COM")
+	if dup.code == 0 || !strings.Contains(dup.stderr, "already exists") {
+		t.Fatalf("duplicate email (other case) accepted: %+v", dup)
+	}
+	if r := remy(t, dsn, "accounts", "create"); r.code == 0 || !strings.Contains(r.stderr, "email") {
+		t.Fatalf("missing --email accepted: %+v", r)
+	}
+
+	create := remy(t, dsn, "keys", "create", "--account", "ada@example.com", "--name", "laptop", "--expires-in", "720h").ok(t)
+	key := strings.TrimSuffix(create.stdout, "\n")
+	if !keyFormat.MatchString(key) || strings.Contains(key, "\n") {
+		t.Fatalf("keys create must print the key and nothing else, got %q", create.stdout)
+	}
+	second := strings.TrimSpace(remy(t, dsn, "keys", "create", "--account", "ADA@example.com").ok(t).stdout)
+	if second == key {
+		t.Fatal("two keys are equal")
+	}
+	if r := remy(t, dsn, "keys", "create", "--account", "nobody@example.com"); r.code == 0 {
+		t.Fatalf("key for unknown account: %+v", r)
+	}
+	if r := remy(t, dsn, "keys", "create", "--account", "ada@example.com", "--expires-in", "soon"); r.code == 0 {
+		t.Fatalf("bad --expires-in accepted: %+v", r)
+	}
+
+	list := remy(t, dsn, "keys", "list", "--account", "ada@example.com").ok(t).stdout
+	lines := strings.Split(strings.TrimSpace(list), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("keys list: want header + 2 rows:\n%s", list)
+	}
+	for _, col := range []string{"ID", "NAME", "PREFIX", "CREATED", "LAST USED", "EXPIRES", "REVOKED"} {
+		if !strings.Contains(lines[0], col) {
+			t.Fatalf("keys list header lacks %s: %q", col, lines[0])
+		}
+	}
+	row := lines[1]
+	keyID := strings.Fields(row)[0]
+	if _, err := uuid.Parse(keyID); err != nil || !strings.Contains(row, "laptop") || !strings.Contains(row, key[:12]) {
+		t.Fatalf("keys list row: %q", row)
+	}
+	if strings.Contains(list, key) {
+		t.Fatal("keys list shows a whole key")
+	}
+
+	base := startServe(t, dsn)
+	get := func(k string) int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/contacts", nil)
+		req.Header.Set("Authorization", "Bearer "+k)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if get(key) != 200 || get(second) != 200 {
+		t.Fatal("fresh keys do not work")
+	}
+	remy(t, dsn, "keys", "revoke", keyID).ok(t)
+	if got := get(key); got != 401 {
+		t.Fatalf("revoked key answered %d", got)
+	}
+	if get(second) != 200 {
+		t.Fatal("revoking one key affected another")
+	}
+	if r := remy(t, dsn, "keys", "revoke", uuid.NewString()); r.code == 0 {
+		t.Fatalf("revoking an unknown key succeeded: %+v", r)
+	}
+	if r := remy(t, dsn, "keys", "revoke", "not-a-uuid"); r.code == 0 {
+		t.Fatalf("revoking a malformed id succeeded: %+v", r)
+	}
+	after := remy(t, dsn, "keys", "list", "--account", "ada@example.com").ok(t).stdout
+	for _, line := range strings.Split(after, "\n") {
+		if fields := strings.Fields(line); len(fields) > 0 && fields[0] == keyID {
+			if _, err := time.Parse(time.RFC3339, fields[len(fields)-1]); err != nil {
+				t.Fatalf("the revoked key's row shows no revocation time: %q", line)
+			}
+		}
+	}
+}
+
+func TestCLI_Help(t *testing.T) {
+	t.Parallel()
+	out := remy(t, "", "--help").ok(t).stdout
+	for _, cmd := range []string{"migrate", "serve", "accounts", "keys", "dev", "DATABASE_URL", "REMY_ADDR"} {
+		if !strings.Contains(out, cmd) {
+			t.Errorf("remy --help does not mention %s:\n%s", cmd, out)
+		}
+	}
+	if r := remy(t, "", "migrate"); r.code == 0 || !strings.Contains(r.stderr, "DATABASE_URL") {
+		t.Errorf("migrate without DATABASE_URL: %+v", r)
+	}
+}
+
+// startServe runs `remy serve` on a free port and returns its base URL once
+// /healthz answers. The process is stopped with SIGTERM at cleanup.
+func startServe(t testing.TB, dsn string) string {
+	t.Helper()
+	cmd, base, _ := startServeProcess(t, dsn)
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	return base
+}
+
+func startServeProcess(t testing.TB, dsn string) (*exec.Cmd, string, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(remyBinary(t), "serve")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "REMY_ADDR=127.0.0.1:0", "REMY_LOG_LEVEL=info")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Bytes()
+			logs.Write(append(line, '\n'))
+			var entry struct{ Msg, Addr string }
+			if json.Unmarshal(line, &entry) == nil && entry.Msg == "serving" {
+				addr <- entry.Addr
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		base := "http://" + a
+		waitHealthy(t, base)
+		return cmd, base, logs
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("remy serve did not start:\n%s", logs.String())
+	}
+	return nil, "", nil
+}
+
+func waitHealthy(t testing.TB, base string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s/healthz never answered", base)
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestCLI_ServeDrainsInFlightRequestsOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	dsn := newEmptyDatabase(t)
+	remy(t, dsn, "migrate").ok(t)
+	remy(t, dsn, "accounts", "create", "--email", "drain@example.com").ok(t)
+	key := strings.TrimSpace(remy(t, dsn, "keys", "create", "--account", "drain@example.com").ok(t).stdout)
+	cmd, base, logs := startServeProcess(t, dsn)
+
+	// A request whose body is still arriving when SIGTERM comes.
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, base+"/api/v1/contacts", pr)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	type result struct {
+		status int
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		res.Body.Close()
+		done <- result{status: res.StatusCode}
+	}()
+	if _, err := pw.Write([]byte(`{"givenName":`)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the server is now reading the body
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, err := pw.Write([]byte(`"Drained"}`)); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+
+	r := <-done
+	if r.err != nil || r.status != http.StatusCreated {
+		t.Fatalf("in-flight request during shutdown: status %d, err %v", r.status, r.err)
+	}
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+	select {
+	case err := <-waitErr:
+		if err != nil {
+			t.Fatalf("remy serve exited with %v after SIGTERM, want 0", err)
+		}
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("remy serve did not exit after SIGTERM")
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Fatal("still serving after exit")
+	}
+
+	// One structured line per request, with the route pattern and key id,
+	// never the key itself.
+	var found bool
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, key) {
+			t.Fatalf("the log contains the API key: %s", line)
+		}
+		var e map[string]any
+		if json.Unmarshal([]byte(line), &e) != nil || e["msg"] != "request" || e["method"] != "POST" {
+			continue
+		}
+		found = true
+		for _, k := range []string{"path", "status", "duration_ms", "request_id", "key_id", "time", "level"} {
+			if _, ok := e[k]; !ok {
+				t.Errorf("request log line lacks %s: %s", k, line)
+			}
+		}
+		if e["path"] != "/api/v1/contacts" || e["status"] != float64(201) {
+			t.Errorf("request log line: %s", line)
+		}
+	}
+	if !found {
+		t.Fatalf("no request log line for the POST:\n%s", logs.String())
+	}
+}

@@ -158,3 +158,14 @@ func dsnFor(database string) string {
 	u.Path = "/" + database
 	return u.String()
 }
+
+// newEmptyDatabase creates a database with no schema, dropped when the test ends.
+func newEmptyDatabase(t testing.TB) string {
+	t.Helper()
+	name := "remy_e_" + strings.ToLower(rand.Text()[:12])
+	if err := adminExec(context.Background(), "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() { dropDatabase(name) })
+	return dsnFor(name)
+}
