@@ -61,8 +61,10 @@ func TestOpenAPI_Document(t *testing.T) {
 			Security    []map[string][]string `json:"security"`
 			Responses   map[string]struct {
 				Content map[string]struct {
-					Schema   struct{ Ref string `json:"$ref"` } `json:"schema"`
-					Examples map[string]any                    `json:"examples"`
+					Schema struct {
+						Ref string `json:"$ref"`
+					} `json:"schema"`
+					Examples map[string]any `json:"examples"`
 				} `json:"content"`
 			} `json:"responses"`
 		} `json:"paths"`
