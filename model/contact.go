@@ -76,6 +76,20 @@ func (c *Contact) Normalize() error {
 			verr.Field("phones", fmt.Sprintf("phones[%d].value must not be blank", i))
 		}
 	}
+	checkText(verr, "givenName", c.GivenName)
+	checkText(verr, "familyName", c.FamilyName)
+	checkText(verr, "nickname", c.Nickname)
+	checkText(verr, "company", c.Company)
+	checkText(verr, "jobTitle", c.JobTitle)
+	for _, lv := range c.Phones {
+		checkText(verr, "phones", &lv.Value, &lv.Label)
+	}
+	for _, lv := range c.Emails {
+		checkText(verr, "emails", &lv.Label)
+	}
+	for i := range c.Tags {
+		checkText(verr, "tags", &c.Tags[i])
+	}
 	tags := make([]string, 0, len(c.Tags))
 	for _, t := range c.Tags {
 		t = strings.ToLower(strings.TrimSpace(t))
@@ -99,6 +113,16 @@ func (c *Contact) Normalize() error {
 		verr.Whole("A contact needs at least one of givenName, familyName, nickname, company or an email")
 	}
 	return verr.OrNil()
+}
+
+// checkText refuses NUL characters, which JSON allows and Postgres text does not.
+func checkText(verr *ValidationError, field string, values ...*string) {
+	for _, v := range values {
+		if v != nil && strings.ContainsRune(*v, 0) {
+			verr.Field(field, "Must not contain NUL (\\u0000) characters")
+			return
+		}
+	}
 }
 
 func trimmedOrNil(s *string) *string {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -101,12 +102,22 @@ func interpretError(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return model.ErrNotFound
 	}
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		// Whatever the server said while connecting, it is not serving us now.
+		return fmt.Errorf("%w: %v", model.ErrUnavailable, err)
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
+		if strings.HasPrefix(pgErr.Code, "08") { // connection exceptions
+			return fmt.Errorf("%w: %s", model.ErrUnavailable, pgErr.Code)
+		}
 		if field, ok := constraintFields[pgErr.ConstraintName]; ok {
 			return model.FieldError(field, constraintMessages[pgErr.ConstraintName])
 		}
 		switch pgErr.Code {
+		case "22021", "22P05": // bad byte sequence, unsupported Unicode escape (NUL)
+			return &model.ValidationError{Form: []string{"Text must not contain NUL (\\u0000) characters"}}
 		case pgUniqueViolation:
 			return fmt.Errorf("%w: %s", model.ErrConflict, pgErr.ConstraintName)
 		case "57P01", "57P02", "57P03", "53300": // admin shutdown, crash, cannot connect now, too many connections
@@ -118,8 +129,7 @@ func interpretError(err error) error {
 		return err
 	}
 	var netErr net.Error
-	var connectErr *pgconn.ConnectError
-	if errors.As(err, &connectErr) || errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) ||
+	if errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) ||
 		errors.Is(err, sql.ErrConnDone) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) {
 		return fmt.Errorf("%w: %v", model.ErrUnavailable, err)
 	}

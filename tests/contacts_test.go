@@ -343,3 +343,22 @@ func TestContacts_Tenancy(t *testing.T) {
 		t.Fatalf("other account sees contacts: %s", res.Body)
 	}
 }
+
+func TestContacts_NULCharacters(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	a := s.newTenant(t)
+	for field, body := range map[string]string{
+		"givenName": `{"givenName":"a\u0000b"}`,
+		"tags":      `{"givenName":"a","tags":["x\u0000"]}`,
+		"emails":    `{"emails":[{"value":"a@b.co","label":"\u0000"}]}`,
+		"phones":    `{"givenName":"a","phones":[{"value":"1\u00002"}]}`,
+	} {
+		t.Run(field, func(t *testing.T) {
+			fe, _ := fieldErrors(t, s.do(t, http.MethodPost, "/api/v1/contacts", a.Key, body))
+			if fe[field] == nil {
+				t.Fatalf("want fieldErrors.%s: %v", field, fe)
+			}
+		})
+	}
+}

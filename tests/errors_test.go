@@ -136,3 +136,26 @@ func TestHealth(t *testing.T) {
 		wantStatus(t, s.do(t, http.MethodGet, "/healthz", "", nil), http.StatusOK)
 	})
 }
+
+func TestDatabaseGone_Is503(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	a := s.newTenant(t)
+	name := s.DSN[strings.LastIndex(s.DSN, "/")+1:]
+	if i := strings.IndexByte(name, '?'); i >= 0 {
+		name = name[:i]
+	}
+	if err := adminExec(context.Background(), fmt.Sprintf("DROP DATABASE %s WITH (FORCE)", name)); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		res := s.do(t, m, "/api/v1/contacts", a.Key, map[string]any{"givenName": "x"})
+		if m == http.MethodGet {
+			res = s.do(t, m, "/api/v1/contacts", a.Key, nil)
+		}
+		wantError(t, res, http.StatusServiceUnavailable, "")
+		if strings.Contains(string(res.Body), "database") && strings.Contains(string(res.Body), name) {
+			t.Fatalf("leaks the database name: %s", res.Body)
+		}
+	}
+}
