@@ -120,13 +120,7 @@ func TestHealth(t *testing.T) {
 
 	t.Run("readyz is 503 without the database", func(t *testing.T) {
 		s := newServer(t)
-		name := s.DSN[strings.LastIndex(s.DSN, "/")+1:]
-		if i := strings.IndexByte(name, '?'); i >= 0 {
-			name = name[:i]
-		}
-		if err := adminExec(context.Background(), fmt.Sprintf("DROP DATABASE %s WITH (FORCE)", name)); err != nil {
-			t.Fatal(err)
-		}
+		s.dropDatabase(t)
 		start := time.Now()
 		res := s.do(t, http.MethodGet, "/readyz", "", nil)
 		wantError(t, res, http.StatusServiceUnavailable, "")
@@ -141,13 +135,7 @@ func TestDatabaseGone_Is503(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
 	a := s.newTenant(t)
-	name := s.DSN[strings.LastIndex(s.DSN, "/")+1:]
-	if i := strings.IndexByte(name, '?'); i >= 0 {
-		name = name[:i]
-	}
-	if err := adminExec(context.Background(), fmt.Sprintf("DROP DATABASE %s WITH (FORCE)", name)); err != nil {
-		t.Fatal(err)
-	}
+	name := s.dropDatabase(t)
 	for _, m := range []string{http.MethodGet, http.MethodPost} {
 		res := s.do(t, m, "/api/v1/contacts", a.Key, map[string]any{"givenName": "x"})
 		if m == http.MethodGet {
@@ -158,4 +146,18 @@ func TestDatabaseGone_Is503(t *testing.T) {
 			t.Fatalf("leaks the database name: %s", res.Body)
 		}
 	}
+}
+
+// dropDatabase removes the server's database from under it, as an outage
+// would, and returns its name.
+func (s *testServer) dropDatabase(t testing.TB) string {
+	t.Helper()
+	name := s.DSN[strings.LastIndex(s.DSN, "/")+1:]
+	if i := strings.IndexByte(name, '?'); i >= 0 {
+		name = name[:i]
+	}
+	if err := adminExec(context.Background(), fmt.Sprintf("DROP DATABASE %s WITH (FORCE)", name)); err != nil {
+		t.Fatal(err)
+	}
+	return name
 }

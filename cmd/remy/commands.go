@@ -83,6 +83,19 @@ func (c *cli) open(ctx context.Context) (*repo.Store, error) {
 	return repo.NewStore(db), nil
 }
 
+// withStore wraps a command body that needs the database: it connects
+// first and closes the connection when the body returns.
+func (c *cli) withStore(body func(cmd *cobra.Command, args []string, store *repo.Store) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		store, err := c.open(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer store.DB.Close()
+		return body(cmd, args, store)
+	}
+}
+
 func (c *cli) migrate(ctx context.Context, store *repo.Store, log *slog.Logger) error {
 	applied, err := migrations.Migrate(ctx, store.DB)
 	for _, name := range applied {
@@ -97,12 +110,7 @@ func (c *cli) migrateCommand() *cobra.Command {
 		Short: "Apply pending database migrations",
 		Long:  "Apply the SQL migrations embedded in this binary. Safe to run from several processes at once: they take turns.",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer store.DB.Close()
+		RunE: c.withStore(func(cmd *cobra.Command, _ []string, store *repo.Store) error {
 			applied, err := migrations.Migrate(cmd.Context(), store.DB)
 			for _, name := range applied {
 				fmt.Fprintln(c.stdout, "applied", name)
@@ -114,7 +122,7 @@ func (c *cli) migrateCommand() *cobra.Command {
 				fmt.Fprintln(c.stdout, "database is up to date")
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -124,18 +132,13 @@ func (c *cli) serveCommand() *cobra.Command {
 		Short: "Migrate the database, then serve the API",
 		Long:  "Apply pending migrations, then serve the API on $REMY_ADDR. SIGTERM or Ctrl-C drains in-flight requests and exits 0.",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: c.withStore(func(cmd *cobra.Command, _ []string, store *repo.Store) error {
 			log := c.cfg.logger(c.stderr)
-			store, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer store.DB.Close()
 			if err := c.migrate(cmd.Context(), store, log); err != nil {
 				return err
 			}
 			return c.serve(cmd.Context(), store, log, nil)
-		},
+		}),
 	}
 	return cmd
 }
@@ -188,12 +191,7 @@ func (c *cli) accountsCommand() *cobra.Command {
 		Short:   "Create an account and print its id",
 		Example: "  remy accounts create --email ada@example.com --name 'Ada Lovelace'",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer store.DB.Close()
+		RunE: c.withStore(func(cmd *cobra.Command, _ []string, store *repo.Store) error {
 			a, err := store.Accounts.Create(cmd.Context(), email, name)
 			if errors.Is(err, model.ErrConflict) {
 				return fmt.Errorf("an account with email %q already exists", email)
@@ -203,7 +201,7 @@ func (c *cli) accountsCommand() *cobra.Command {
 			}
 			fmt.Fprintln(c.stdout, a.ID)
 			return nil
-		},
+		}),
 	}
 	create.Flags().StringVar(&email, "email", "", "the account's email (unique, case-insensitive)")
 	create.Flags().StringVar(&name, "name", "", "the account holder's name")
@@ -221,7 +219,7 @@ func (c *cli) keysCommand() *cobra.Command {
 		Short:   "Create an API key and print it (it is shown only once)",
 		Example: "  remy keys create --account ada@example.com --name laptop --expires-in 720h",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: c.withStore(func(cmd *cobra.Command, _ []string, store *repo.Store) error {
 			var expiresAt *time.Time
 			if expiresIn != "" {
 				d, err := parseDuration(expiresIn)
@@ -231,11 +229,6 @@ func (c *cli) keysCommand() *cobra.Command {
 				t := time.Now().Add(d)
 				expiresAt = &t
 			}
-			store, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer store.DB.Close()
 			a, err := c.account(cmd.Context(), store, account)
 			if err != nil {
 				return err
@@ -246,7 +239,7 @@ func (c *cli) keysCommand() *cobra.Command {
 			}
 			fmt.Fprintln(c.stdout, secret)
 			return nil
-		},
+		}),
 	}
 	create.Flags().StringVar(&account, "account", "", "email of the account the key acts for")
 	create.Flags().StringVar(&name, "name", "", "a name to recognise the key by")
@@ -258,12 +251,7 @@ func (c *cli) keysCommand() *cobra.Command {
 		Use:   "list --account EMAIL",
 		Short: "List an account's API keys",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer store.DB.Close()
+		RunE: c.withStore(func(cmd *cobra.Command, _ []string, store *repo.Store) error {
 			a, err := c.account(cmd.Context(), store, listAccount)
 			if err != nil {
 				return err
@@ -279,7 +267,7 @@ func (c *cli) keysCommand() *cobra.Command {
 					stamp(&k.CreatedAt), stamp(k.LastUsedAt), stamp(k.ExpiresAt), stamp(k.RevokedAt))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	list.Flags().StringVar(&listAccount, "account", "", "email of the account")
 	_ = list.MarkFlagRequired("account")
@@ -288,16 +276,11 @@ func (c *cli) keysCommand() *cobra.Command {
 		Use:   "revoke KEY_ID",
 		Short: "Revoke an API key (by its id, as 'keys list' shows it)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: c.withStore(func(cmd *cobra.Command, args []string, store *repo.Store) error {
 			id, err := uuid.Parse(args[0])
 			if err != nil {
 				return fmt.Errorf("KEY_ID must be a key's id (a UUID from 'remy keys list'), got %q", args[0])
 			}
-			store, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer store.DB.Close()
 			k, err := store.Keys.Revoke(cmd.Context(), id)
 			if errors.Is(err, model.ErrNotFound) {
 				return fmt.Errorf("no API key with id %s", id)
@@ -307,7 +290,7 @@ func (c *cli) keysCommand() *cobra.Command {
 			}
 			fmt.Fprintf(c.stdout, "revoked %s (%s…) at %s\n", k.ID, k.Prefix, stamp(k.RevokedAt))
 			return nil
-		},
+		}),
 	}
 	cmd.AddCommand(create, list, revoke)
 	return cmd
