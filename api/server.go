@@ -105,8 +105,7 @@ func allowedMethods(router chi.Router, path string) []string {
 func (s *server) humaConfig() huma.Config {
 	cfg := huma.DefaultConfig("Remy API", s.cfg.Version)
 	cfg.Info.Description = apiDescription
-	cfg.Info.Contact = &huma.Contact{Name: "Remy support", URL: s.cfg.PublicURL}
-	cfg.Info.License = &huma.License{Name: "Proprietary", URL: s.cfg.PublicURL + "/terms"}
+	cfg.Info.License = &huma.License{Name: "Proprietary", Identifier: "LicenseRef-Remy-Proprietary"}
 	cfg.Servers = []*huma.Server{{URL: s.cfg.PublicURL, Description: "Remy"}}
 	cfg.DocsPath = "" // served offline by mountDocs
 	cfg.CreateHooks = nil
