@@ -56,6 +56,8 @@ type Store struct {
 	Keys     *KeyRepo
 	Contacts *ContactRepo
 	Activity *ActivityRepo
+	// Idempotency holds Idempotency-Key records.
+	Idempotency *IdempotencyRepo
 }
 
 // NewStore returns the repositories over db.
@@ -66,6 +68,8 @@ func NewStore(db *bun.DB) *Store {
 		Keys:     &KeyRepo{db: db},
 		Contacts: &ContactRepo{db: db},
 		Activity: &ActivityRepo{db: db},
+
+		Idempotency: &IdempotencyRepo{db: db},
 	}
 }
 
