@@ -195,3 +195,21 @@ func logger(ctx context.Context) *slog.Logger {
 	}
 	return slog.Default()
 }
+
+// writeHumaError writes err from a Huma middleware: an *Error with its
+// status and headers, anything else as a logged 500.
+func writeHumaError(ctx huma.Context, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		logger(ctx.Context()).ErrorContext(ctx.Context(), "internal error", "error", err)
+		e = newError(http.StatusInternalServerError, msgInternal)
+	}
+	for k, vs := range e.headers {
+		for _, v := range vs {
+			ctx.AppendHeader(k, v)
+		}
+	}
+	ctx.SetHeader("Content-Type", "application/json")
+	ctx.SetStatus(e.status)
+	_ = json.NewEncoder(ctx.BodyWriter()).Encode(e)
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo"
@@ -26,6 +27,19 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Version is reported in /openapi.json's info.
 	Version string
+
+	// RateLimitRPS is the sustained requests per second allowed per API key
+	// (and per client IP for requests that fail authentication); 0 turns
+	// rate limiting off.
+	RateLimitRPS float64
+	// RateLimitBurst is how many requests a full bucket allows at once.
+	RateLimitBurst int
+	// Redis, if set, holds the rate-limit buckets so that every instance
+	// shares them; while it fails, each process limits on its own.
+	Redis *redis.Client
+	// RateLimitPrefix prefixes the Redis keys of the buckets (default
+	// "remy:"), so deployments or tests can share one Redis.
+	RateLimitPrefix string
 }
 
 // Repositories the API calls. They are interfaces so that tests of this
@@ -52,7 +66,9 @@ type server struct {
 	api      huma.API
 	keys     keyAuthenticator
 	contacts contactStore
+	idem     idempotencyStore
 	db       pinger
+	limiter  *rateLimiter // nil: no rate limits
 }
 
 var configureHuma sync.Once
@@ -71,7 +87,9 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 		log:      log,
 		keys:     store.Keys,
 		contacts: store.Contacts,
+		idem:     store.Idempotency,
 		db:       store,
+		limiter:  newRateLimiter(cfg, log),
 	}
 	router := chi.NewRouter()
 	router.Use(s.observe)
@@ -83,7 +101,9 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 	})
 
 	s.api = humachi.New(router, s.humaConfig())
-	s.api.UseMiddleware(s.authenticate)
+	// Order matters: who is calling, then their rate limit, then (for
+	// operations that take one) the Idempotency-Key.
+	s.api.UseMiddleware(s.authenticate, s.rateLimit, s.idempotency)
 	s.routes()
 	mountDocs(router)
 	return router
