@@ -95,15 +95,15 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 	case err != nil:
 		writeHumaError(ctx, problem(err, "Idempotency key"))
 		return
+	case rec != nil && rec.State != model.IdempotencyDone:
+		writeHumaError(ctx, newError(http.StatusConflict,
+			"A request with this Idempotency-Key is still in progress; retry shortly").withHeader("Retry-After", "1"))
+		return
 	case rec != nil && !bytes.Equal(rec.Fingerprint, fingerprint):
 		writeHumaError(ctx, validationError(&ValidationDetails{
 			FieldErrors: map[string][]string{headerIdempotencyKey: {"This key was already used for a different request; use a new key for a new request"}},
 			FormErrors:  []string{},
 		}))
-		return
-	case rec != nil && rec.State != model.IdempotencyDone:
-		writeHumaError(ctx, newError(http.StatusConflict,
-			"A request with this Idempotency-Key is still in progress; retry shortly").withHeader("Retry-After", "1"))
 		return
 	case rec != nil:
 		for k, vs := range rec.Headers {

@@ -26,8 +26,8 @@ type IdempotencyClaim struct {
 }
 
 // Claim tries to take key for a request whose fingerprint is given. When the
-// key is free, expired, or held by a claim whose lease ran out (its process
-// died) for the same request, it is taken: Claim returns the new claim and a
+// key is free, expired, or held by a running claim whose lease ran out (its
+// process died without storing a response), it is taken: Claim returns the new claim and a
 // nil record. Otherwise it returns the record holding the key (running or
 // done) and a nil claim; the caller compares fingerprints and states.
 //
@@ -47,7 +47,7 @@ func (r *IdempotencyRepo) Claim(ctx context.Context, accountID uuid.UUID, key st
 				status = NULL, headers = NULL, body = NULL, created_at = clock_timestamp(),
 				locked_until = excluded.locked_until, expires_at = excluded.expires_at
 			WHERE k.expires_at <= clock_timestamp()
-				OR (k.state = ? AND k.locked_until <= clock_timestamp() AND k.fingerprint = excluded.fingerprint)
+				OR (k.state = ? AND k.locked_until <= clock_timestamp())
 			RETURNING claim`,
 			accountID, key, fingerprint, model.IdempotencyRunning, claim, lease.Seconds(), ttl.Seconds(),
 			model.IdempotencyRunning,
