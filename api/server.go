@@ -64,11 +64,11 @@ type server struct {
 	cfg      Config
 	log      *slog.Logger
 	api      huma.API
+	limiter  *rateLimiter // nil: no rate limits
+	idem     idempotencyStore
 	keys     keyAuthenticator
 	contacts contactStore
-	idem     idempotencyStore
 	db       pinger
-	limiter  *rateLimiter // nil: no rate limits
 }
 
 var configureHuma sync.Once
@@ -85,11 +85,11 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 	s := &server{
 		cfg:      cfg,
 		log:      log,
+		limiter:  newRateLimiter(cfg, log),
+		idem:     store.Idempotency,
 		keys:     store.Keys,
 		contacts: store.Contacts,
-		idem:     store.Idempotency,
 		db:       store,
-		limiter:  newRateLimiter(cfg, log),
 	}
 	router := chi.NewRouter()
 	router.Use(s.observe)

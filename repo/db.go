@@ -51,25 +51,26 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 
 // Store groups the repositories over one database handle.
 type Store struct {
+	// Idempotency holds Idempotency-Key records.
+	Idempotency *IdempotencyRepo
+
 	DB       *bun.DB
 	Accounts *AccountRepo
 	Keys     *KeyRepo
 	Contacts *ContactRepo
 	Activity *ActivityRepo
-	// Idempotency holds Idempotency-Key records.
-	Idempotency *IdempotencyRepo
 }
 
 // NewStore returns the repositories over db.
 func NewStore(db *bun.DB) *Store {
 	return &Store{
+		Idempotency: &IdempotencyRepo{db: db},
+
 		DB:       db,
 		Accounts: &AccountRepo{db: db},
 		Keys:     &KeyRepo{db: db},
 		Contacts: &ContactRepo{db: db},
 		Activity: &ActivityRepo{db: db},
-
-		Idempotency: &IdempotencyRepo{db: db},
 	}
 }
 
