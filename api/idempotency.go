@@ -74,6 +74,9 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 	}
 
 	limit := ctx.Operation().MaxBodyBytes
+	if limit <= 0 { // unlimited for Huma; the stored body is not
+		limit = 1 << 20
+	}
 	body, err := io.ReadAll(io.LimitReader(ctx.BodyReader(), limit+1))
 	if err != nil {
 		writeHumaError(ctx, newError(http.StatusBadRequest, "Cannot read request body"))

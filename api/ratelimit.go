@@ -64,6 +64,9 @@ func newRateLimiter(cfg Config, log *slog.Logger) *rateLimiter {
 		return nil
 	}
 	burst := max(cfg.RateLimitBurst, 1)
+	if log == nil {
+		log = slog.Default()
+	}
 	l := &rateLimiter{
 		rps:    cfg.RateLimitRPS,
 		burst:  burst,

@@ -136,4 +136,13 @@ const apiDescription = `Remy's public REST API: contacts, notes and exports of y
 
 Every /api/v1 request needs ` + "`Authorization: Bearer rmy_…`" + `. Successful responses are
 ` + "`{\"data\": …}`" + ` (lists add ` + "`\"total\"`" + `); errors are ` + "`{\"error\": \"…\"}`" + `, and validation
-errors (422) add ` + "`details.fieldErrors`" + ` and ` + "`details.formErrors`" + `.`
+errors (422) add ` + "`details.fieldErrors`" + ` and ` + "`details.formErrors`" + `.
+
+Safe retries: single resources carry a strong ` + "`ETag`" + `; send it in ` + "`If-Match`" + ` on PATCH and
+DELETE to change only that version (412 otherwise) and in ` + "`If-None-Match`" + ` on GET to get a
+304. POSTs that create accept an ` + "`Idempotency-Key`" + ` header (1–255 characters, kept 24 hours
+per account): a retry replays the first response with ` + "`Idempotent-Replayed: true`" + `.
+
+Rate limits: a token bucket per API key; every response says where you stand in
+` + "`RateLimit-Policy`" + ` and ` + "`RateLimit`" + ` (draft-ietf-httpapi-ratelimit-headers-10), and a 429 says
+when to come back in ` + "`Retry-After`" + `.`

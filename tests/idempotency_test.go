@@ -89,6 +89,8 @@ func TestIdempotency_FailuresAreNotStored(t *testing.T) {
 	fieldErrors(t, s.do(t, http.MethodPost, contactsPath, a.Key, `{"givenName": 42}`, idemKey(key)))
 	fieldErrors(t, s.do(t, http.MethodPost, contactsPath, a.Key, `{"jobTitle": "CEO"}`, idemKey(key)))
 	wantStatus(t, s.do(t, http.MethodPost, contactsPath, a.Key, `{"givenName":`, idemKey(key)), http.StatusBadRequest)
+	huge := `{"givenName": "` + strings.Repeat("x", 1<<20) + `"}`
+	wantError(t, s.do(t, http.MethodPost, contactsPath, a.Key, huge, idemKey(key)), http.StatusRequestEntityTooLarge, "")
 
 	res := s.do(t, http.MethodPost, contactsPath, a.Key, `{"givenName": "Ada"}`, idemKey(key))
 	wantStatus(t, res, http.StatusCreated)
