@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"time"
 	"unicode/utf8"
@@ -77,8 +78,17 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 	if limit <= 0 { // unlimited for Huma; the stored body is not
 		limit = 1 << 20
 	}
+	// The body is read here, before Huma would, so under Huma's deadline.
+	if t := ctx.Operation().BodyReadTimeout; t > 0 {
+		_ = ctx.SetReadDeadline(time.Now().Add(t))
+	}
 	body, err := io.ReadAll(io.LimitReader(ctx.BodyReader(), limit+1))
 	if err != nil {
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			writeHumaError(ctx, newError(http.StatusRequestTimeout, "Request body read timeout"))
+			return
+		}
 		writeHumaError(ctx, newError(http.StatusBadRequest, "Cannot read request body"))
 		return
 	}
@@ -109,15 +119,7 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 		}))
 		return
 	case rec != nil:
-		for k, vs := range rec.Headers {
-			for i, v := range vs {
-				if i == 0 {
-					ctx.SetHeader(k, v)
-				} else {
-					ctx.AppendHeader(k, v)
-				}
-			}
-		}
+		setHeaders(ctx, rec.Headers)
 		ctx.SetHeader("Idempotent-Replayed", "true")
 		ctx.SetStatus(rec.Status)
 		_, _ = ctx.BodyWriter().Write(rec.Body)
@@ -149,7 +151,14 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 		logger(ctx.Context()).ErrorContext(ctx.Context(), "release idempotency key", "error", err)
 	}
 	finished = true
-	for k, vs := range c.header {
+	setHeaders(ctx, c.header)
+	ctx.SetStatus(status)
+	_, _ = ctx.BodyWriter().Write(c.buf.Bytes())
+}
+
+// setHeaders sets each header of h on the response, replacing any value.
+func setHeaders(ctx huma.Context, h map[string][]string) {
+	for k, vs := range h {
 		for i, v := range vs {
 			if i == 0 {
 				ctx.SetHeader(k, v)
@@ -158,8 +167,6 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 			}
 		}
 	}
-	ctx.SetStatus(status)
-	_, _ = ctx.BodyWriter().Write(c.buf.Bytes())
 }
 
 // humaContext lets a struct embed huma.Context, whose field name would
