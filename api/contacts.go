@@ -89,13 +89,23 @@ type contactData struct {
 }
 
 type contactResponse struct {
+	ETagHeader
 	Body contactData
+}
+
+func contactOut(c *model.Contact) *contactResponse {
+	return &contactResponse{ETagHeader: ETagHeader{contactETag(c)}, Body: contactData{c}}
 }
 
 type contactCreatedResponse struct {
 	Location string `header:"Location" doc:"URL of the new contact."`
-	Body     contactData
+	ETagHeader
+	IdempotentReplayedHeader
+	Body contactData
 }
+
+// contactETag is the ETag of a contact's current version.
+func contactETag(c *model.Contact) string { return etag(c.ID, c.Version) }
 
 type contactListResponse struct {
 	Body struct {
@@ -156,15 +166,22 @@ func (s *server) registerContacts() {
 		Tags:          []string{"Contacts"},
 		Security:      bearer,
 		DefaultStatus: http.StatusCreated,
-		Errors:        errs(http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
-	}, func(ctx context.Context, in *struct{ Body ContactInput }) (*contactCreatedResponse, error) {
+		Errors:        errs(http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
+	}, func(ctx context.Context, in *struct {
+		IdempotencyKeyParam
+		Body ContactInput
+	}) (*contactCreatedResponse, error) {
 		c := new(model.Contact)
 		in.Body.patch().Assign(c)
 		c, err := s.contacts.Create(ctx, actor(ctx), c)
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
-		return &contactCreatedResponse{Location: "/api/v1/contacts/" + c.ID.String(), Body: contactData{c}}, nil
+		return &contactCreatedResponse{
+			Location:   "/api/v1/contacts/" + c.ID.String(),
+			ETagHeader: ETagHeader{contactETag(c)},
+			Body:       contactData{c},
+		}, nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -176,12 +193,19 @@ func (s *server) registerContacts() {
 		Tags:        []string{"Contacts"},
 		Security:    bearer,
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
-	}, func(ctx context.Context, in *ContactIDParam) (*contactResponse, error) {
+		Responses:   notModifiedResponse(),
+	}, func(ctx context.Context, in *struct {
+		ContactIDParam
+		IfNoneMatchParam
+	}) (*contactResponse, error) {
 		c, err := s.contacts.Get(ctx, accountID(ctx), uuid.MustParse(in.ID))
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
-		return &contactResponse{Body: contactData{c}}, nil
+		if err := in.notModified(contactETag(c)); err != nil {
+			return nil, err
+		}
+		return contactOut(c), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -192,16 +216,17 @@ func (s *server) registerContacts() {
 		Description: "Partial update: absent fields are unchanged, null clears a field, lists are replaced whole.",
 		Tags:        []string{"Contacts"},
 		Security:    bearer,
-		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
+		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *struct {
 		ContactIDParam
+		IfMatchParam
 		Body ContactInput
 	}) (*contactResponse, error) {
-		c, err := s.contacts.Update(ctx, actor(ctx), uuid.MustParse(in.ID), in.Body.patch(), nil)
+		c, err := s.contacts.Update(ctx, actor(ctx), uuid.MustParse(in.ID), in.Body.patch(), precondition(in.IfMatchParam, contactETag))
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
-		return &contactResponse{Body: contactData{c}}, nil
+		return contactOut(c), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -212,10 +237,13 @@ func (s *server) registerContacts() {
 		Description: "Deletes a contact and its notes. Contacts it introduced keep existing, with introducedById cleared.",
 		Tags:        []string{"Contacts"},
 		Security:    bearer,
-		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
-	}, func(ctx context.Context, in *ContactIDParam) (*deletedResponse, error) {
+		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusPreconditionFailed),
+	}, func(ctx context.Context, in *struct {
+		ContactIDParam
+		IfMatchParam
+	}) (*deletedResponse, error) {
 		id := uuid.MustParse(in.ID)
-		if err := s.contacts.Delete(ctx, actor(ctx), id, nil); err != nil {
+		if err := s.contacts.Delete(ctx, actor(ctx), id, precondition(in.IfMatchParam, contactETag)); err != nil {
 			return nil, problem(err, "Contact")
 		}
 		return deleted(id), nil

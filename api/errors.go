@@ -208,7 +208,7 @@ func documentErrorExamples(_ *huma.OpenAPI, op *huma.Operation) {
 		400: {"malformed": {Message: "Malformed JSON: unexpected end of JSON input"}},
 		401: {"missing": {Message: msgMissingAuth}, "invalid": {Message: msgInvalidKey}},
 		404: {"notFound": {Message: resource + " not found"}},
-		409: {"conflict": {Message: "A request with this Idempotency-Key is still being processed"}},
+		409: {"conflict": {Message: "A request with this Idempotency-Key is still in progress; retry shortly"}},
 		412: {"stale": {Message: "Precondition failed: the " + strings.ToLower(resource) + " has changed; fetch it again and retry with its current ETag"}},
 		413: {"tooLarge": {Message: "Request body too large: the limit is 1 MiB"}},
 		415: {"contentType": {Message: "Unsupported Content-Type: send application/json"}},
@@ -234,4 +234,22 @@ func documentErrorExamples(_ *huma.OpenAPI, op *huma.Operation) {
 			mt.Examples[name] = &huma.Example{Summary: body.Message, Value: body}
 		}
 	}
+}
+
+// writeHumaError writes err from a Huma middleware: an *Error with its
+// status and headers, anything else as a logged 500.
+func writeHumaError(ctx huma.Context, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		logger(ctx.Context()).ErrorContext(ctx.Context(), "internal error", "error", err)
+		e = newError(http.StatusInternalServerError, msgInternal)
+	}
+	for k, vs := range e.headers {
+		for _, v := range vs {
+			ctx.AppendHeader(k, v)
+		}
+	}
+	ctx.SetHeader("Content-Type", "application/json")
+	ctx.SetStatus(e.status)
+	_ = json.NewEncoder(ctx.BodyWriter()).Encode(e)
 }

@@ -126,6 +126,10 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(code int) {
 	if !r.wroteHeader {
 		r.status, r.wroteHeader = code, true
+		if code == http.StatusNotModified {
+			// Huma labels every error it writes, even a bodiless 304.
+			r.Header().Del("Content-Type")
+		}
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
@@ -231,6 +235,11 @@ func requiresKey(op *huma.Operation) bool {
 }
 
 func (s *server) unauthorized(ctx huma.Context, msg string) {
+	// Failed attempts spend from a bucket per client IP, to blunt key
+	// guessing: past it, 429 instead of 401.
+	if info := requestInfoFrom(ctx.Context()); info != nil && !s.limit(ctx, "ip:"+info.clientIP) {
+		return
+	}
 	ctx.SetHeader("WWW-Authenticate", "Bearer")
 	_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, msg)
 }

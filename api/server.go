@@ -14,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo"
@@ -27,6 +28,19 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Version is reported in /openapi.json's info.
 	Version string
+
+	// RateLimitRPS is the sustained requests per second allowed per API key
+	// (and per client IP for requests that fail authentication); 0 turns
+	// rate limiting off.
+	RateLimitRPS float64
+	// RateLimitBurst is how many requests a full bucket allows at once.
+	RateLimitBurst int
+	// Redis, if set, holds the rate-limit buckets so that every instance
+	// shares them; while it fails, each process limits on its own.
+	Redis *redis.Client
+	// RateLimitPrefix prefixes the Redis keys of the buckets (default
+	// "remy:"), so deployments or tests can share one Redis.
+	RateLimitPrefix string
 }
 
 // Repositories the API calls. They are interfaces so that tests of this
@@ -51,6 +65,8 @@ type server struct {
 	cfg      Config
 	log      *slog.Logger
 	api      huma.API
+	limiter  *rateLimiter // nil: no rate limits
+	idem     idempotencyStore
 	keys     keyAuthenticator
 	contacts contactStore
 	db       pinger
@@ -70,6 +86,8 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 	s := &server{
 		cfg:      cfg,
 		log:      log,
+		limiter:  newRateLimiter(cfg, log),
+		idem:     store.Idempotency,
 		keys:     store.Keys,
 		contacts: store.Contacts,
 		db:       store,
@@ -85,7 +103,9 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 	})
 
 	s.api = humachi.New(router, s.humaConfig())
-	s.api.UseMiddleware(s.authenticate)
+	// Order matters: who is calling, then their rate limit, then (for
+	// operations that take one) the Idempotency-Key.
+	s.api.UseMiddleware(s.authenticate, s.rateLimit, s.idempotency)
 	s.routes()
 	mountDocs(router)
 	return router
@@ -133,4 +153,13 @@ const apiDescription = `Remy's public REST API: contacts, notes and exports of y
 
 Every /api/v1 request needs ` + "`Authorization: Bearer rmy_…`" + `. Successful responses are
 ` + "`{\"data\": …}`" + ` (lists add ` + "`\"total\"`" + `); errors are ` + "`{\"error\": \"…\"}`" + `, and validation
-errors (422) add ` + "`details.fieldErrors`" + ` and ` + "`details.formErrors`" + `.`
+errors (422) add ` + "`details.fieldErrors`" + ` and ` + "`details.formErrors`" + `.
+
+Safe retries: single resources carry a strong ` + "`ETag`" + `; send it in ` + "`If-Match`" + ` on PATCH and
+DELETE to change only that version (412 otherwise) and in ` + "`If-None-Match`" + ` on GET to get a
+304. POSTs that create accept an ` + "`Idempotency-Key`" + ` header (1–255 characters, kept 24 hours
+per account): a retry replays the first response with ` + "`Idempotent-Replayed: true`" + `.
+
+Rate limits: a token bucket per API key; every response says where you stand in
+` + "`RateLimit-Policy`" + ` and ` + "`RateLimit`" + ` (draft-ietf-httpapi-ratelimit-headers-10), and a 429 says
+when to come back in ` + "`Retry-After`" + `.`

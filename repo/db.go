@@ -52,6 +52,9 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 
 // Store groups the repositories over one database handle.
 type Store struct {
+	// Idempotency holds Idempotency-Key records.
+	Idempotency *IdempotencyRepo
+
 	DB       *bun.DB
 	Accounts *AccountRepo
 	Keys     *KeyRepo
@@ -62,6 +65,8 @@ type Store struct {
 // NewStore returns the repositories over db.
 func NewStore(db *bun.DB) *Store {
 	return &Store{
+		Idempotency: &IdempotencyRepo{db: db},
+
 		DB:       db,
 		Accounts: &AccountRepo{db: db},
 		Keys:     &KeyRepo{db: db},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -30,7 +31,13 @@ type testServer struct {
 // API configuration before the server starts.
 func newServer(t testing.TB, configure ...func(*api.Config)) *testServer {
 	t.Helper()
-	dsn := newDatabase(t)
+	return newServerOn(t, newDatabase(t), configure...)
+}
+
+// newServerOn starts another API process over an existing database (two
+// instances behind one load balancer share one), with its own pool.
+func newServerOn(t testing.TB, dsn string, configure ...func(*api.Config)) *testServer {
+	t.Helper()
 	db, err := repo.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatalf("open database: %v", err)
@@ -106,6 +113,15 @@ type header struct{ Name, Value string }
 // otherwise. key "" sends no Authorization header.
 func (s *testServer) do(t testing.TB, method, path, key string, body any, headers ...header) *response {
 	t.Helper()
+	res, err := s.send(method, path, key, body, headers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// send is do for goroutines other than the test's: it returns its error.
+func (s *testServer) send(method, path, key string, body any, headers ...header) (*response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -116,13 +132,13 @@ func (s *testServer) do(t testing.TB, method, path, key string, body any, header
 	default:
 		buf, err := json.Marshal(b)
 		if err != nil {
-			t.Fatalf("encode body: %v", err)
+			return nil, fmt.Errorf("encode body: %w", err)
 		}
 		rd = bytes.NewReader(buf)
 	}
 	req, err := http.NewRequest(method, s.URL+path, rd)
 	if err != nil {
-		t.Fatalf("new request: %v", err)
+		return nil, fmt.Errorf("new request: %w", err)
 	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -135,14 +151,24 @@ func (s *testServer) do(t testing.TB, method, path, key string, body any, header
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatalf("read body: %v", err)
+		return nil, fmt.Errorf("read body: %w", err)
 	}
-	return &response{Status: res.StatusCode, Header: res.Header, Body: b}
+	return &response{Status: res.StatusCode, Header: res.Header, Body: b}, nil
+}
+
+// countContacts is how many contacts the account has, read from the database.
+func (s *testServer) countContacts(t testing.TB, accountID uuid.UUID) int {
+	t.Helper()
+	n, err := s.Store.DB.NewSelect().Model((*model.Contact)(nil)).Where("account_id = ?", accountID).Count(context.Background())
+	if err != nil {
+		t.Fatalf("count contacts: %v", err)
+	}
+	return int(n)
 }
 
 // createContact posts a contact and returns its data, failing unless 201.

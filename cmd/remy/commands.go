@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/remy-crm/remy/api"
@@ -48,7 +49,7 @@ Configuration comes from the environment (see the README for the full table):
   REMY_TRUSTED_PROXIES   comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed
   REMY_RATE_LIMIT_RPS    sustained requests per second per API key (default 10; 0 disables)
   REMY_RATE_LIMIT_BURST  burst size per API key (default 50)
-  REDIS_URL              share rate limits between instances through Redis (optional)`,
+  REDIS_URL              share rate limits between instances through Redis (optional; e.g. redis://localhost:6379/0)`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -146,11 +147,38 @@ func (c *cli) serveCommand() *cobra.Command {
 // serve runs the HTTP server until ctx is done, then drains it. ready, if
 // not nil, is called with the bound address once the server accepts.
 func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, ready func(addr string)) error {
-	handler := api.New(api.Config{
+	cfg := api.Config{
 		PublicURL:      c.cfg.PublicURL,
 		TrustedProxies: c.cfg.TrustedProxies,
 		Version:        version,
-	}, store, log)
+		RateLimitRPS:   c.cfg.RateLimitRPS,
+		RateLimitBurst: c.cfg.RateLimitBurst,
+	}
+	if c.cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(c.cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("%s: %w", envRedisURL, err)
+		}
+		rdb := redis.NewClient(opts)
+		defer rdb.Close()
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			log.Warn("Redis unreachable; rate limits are per process until it answers", "error", err)
+		}
+		cfg.Redis = rdb
+	}
+	handler := api.New(cfg, store, log)
+
+	// Expired Idempotency-Key records are deleted in the background, off
+	// the request path.
+	purgeCtx, stopPurge := context.WithCancel(ctx)
+	defer stopPurge()
+	go store.Idempotency.PurgeEvery(purgeCtx, time.Hour, func(deleted int64, err error) {
+		if err != nil {
+			log.Warn("purge expired idempotency keys", "error", err, "deleted", deleted)
+		} else if deleted > 0 {
+			log.Info("purged expired idempotency keys", "deleted", deleted)
+		}
+	})
 	ln, err := net.Listen("tcp", c.cfg.Addr)
 	if err != nil {
 		return err
