@@ -3,6 +3,7 @@ package api
 import (
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -121,45 +122,79 @@ type exporter struct {
 	resource string // "", "contacts" or "notes"
 }
 
+// json writes {"data":{…}} with one resource per line.
 func (e exporter) json(ctx context.Context, w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
+	jw := newJSONWriter(w)
 	io.WriteString(w, `{"data":{"exportedAt":`)
-	if err := enc.Encode(e.at); err != nil {
+	if err := jw.value(e.at); err != nil {
 		return err
 	}
 	io.WriteString(w, `,"account":`)
-	if err := enc.Encode(e.snap.Account); err != nil {
+	if err := jw.value(e.snap.Account); err != nil {
 		return err
 	}
 	if e.resource != "notes" {
 		io.WriteString(w, `,"contacts":[`)
-		sep := ""
-		err := e.snap.Contacts(ctx, func(c *model.Contact) error {
-			io.WriteString(w, sep)
-			sep = ","
-			return enc.Encode(c)
-		})
+		err := e.snap.Contacts(ctx, func(c *model.Contact) error { return jw.item(c) })
 		if err != nil {
 			return err
 		}
-		io.WriteString(w, "]")
+		jw.end()
 	}
 	if e.resource != "contacts" {
 		io.WriteString(w, `,"notes":[`)
-		sep := ""
-		err := e.snap.Notes(ctx, func(n *model.Note) error {
-			io.WriteString(w, sep)
-			sep = ","
-			return enc.Encode(n)
-		})
+		err := e.snap.Notes(ctx, func(n *model.Note) error { return jw.item(n) })
 		if err != nil {
 			return err
 		}
-		io.WriteString(w, "]")
+		jw.end()
 	}
 	_, err := io.WriteString(w, "}}\n")
 	return err
+}
+
+// jsonWriter encodes values the way the API does (no HTML escaping) through
+// one reused buffer, and writes array items one per line.
+type jsonWriter struct {
+	w     io.Writer
+	buf   bytes.Buffer
+	enc   *json.Encoder
+	items int
+}
+
+func newJSONWriter(w io.Writer) *jsonWriter {
+	jw := &jsonWriter{w: w}
+	jw.enc = json.NewEncoder(&jw.buf)
+	jw.enc.SetEscapeHTML(false)
+	return jw
+}
+
+func (jw *jsonWriter) value(v any) error {
+	jw.buf.Reset()
+	if err := jw.enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := jw.w.Write(bytes.TrimSuffix(jw.buf.Bytes(), []byte("\n")))
+	return err
+}
+
+func (jw *jsonWriter) item(v any) error {
+	sep := ",\n"
+	if jw.items == 0 {
+		sep = "\n"
+	}
+	jw.items++
+	io.WriteString(jw.w, sep)
+	return jw.value(v)
+}
+
+// end closes the array begun before the first item.
+func (jw *jsonWriter) end() {
+	if jw.items > 0 {
+		io.WriteString(jw.w, "\n")
+	}
+	io.WriteString(jw.w, "]")
+	jw.items = 0
 }
 
 func (e exporter) csv(ctx context.Context, w io.Writer) error {
