@@ -361,3 +361,32 @@ func seedAccount(t testing.TB, s *testServer, a tenant, contacts, notes int) {
 		t.Fatalf("seed notes: %v", err)
 	}
 }
+
+// TestExport_FailureMidStreamBreaksTransfer makes the notes query fail after
+// the contacts have started streaming: the status is already 200, so the
+// server must break the transfer rather than end a truncated file cleanly.
+func TestExport_FailureMidStreamBreaksTransfer(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	a := s.newTenant(t)
+	seedAccount(t, s, a, 50_000, 0)
+
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/v1/export?format=json", nil) // uncompressed: the server blocks on a full socket long before notes
+	req.Header.Set("Authorization", "Bearer "+a.Key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	wantStatus(t, &response{Status: res.StatusCode}, http.StatusOK)
+	if _, err := io.ReadFull(res.Body, make([]byte, 4096)); err != nil {
+		t.Fatal(err)
+	}
+	// The export has not reached notes yet, so it holds no lock on them.
+	if _, err := s.Store.DB.ExecContext(context.Background(), "ALTER TABLE notes RENAME TO notes_gone"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(res.Body); err == nil {
+		t.Fatal("the body ended cleanly although the export failed half-way")
+	}
+}
