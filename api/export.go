@@ -74,21 +74,10 @@ func (s *server) registerExport() {
 		if err != nil {
 			return nil, problem(err, "Account")
 		}
-		e := exporter{snap: snap, at: time.Now().UTC(), resource: in.Resource}
-		write, ext, ctype := e.json, "json", "application/json"
-		switch {
-		case in.Format == "csv" && in.Resource == "":
-			write, ext, ctype = e.zip, "zip", "application/zip"
-		case in.Format == "csv":
-			write, ext, ctype = e.csv, "csv", "text/csv; charset=utf-8"
-		}
-		name := "remy-export-" + e.at.Format(time.DateOnly)
-		if in.Resource != "" {
-			name += "-" + in.Resource
-		}
+		write, name, ctype := exporter{snap: snap, resource: in.Resource}.file(in.Format)
 		return &exportResponse{
 			ContentType:        ctype,
-			ContentDisposition: `attachment; filename="` + name + "." + ext + `"`,
+			ContentDisposition: `attachment; filename="` + name + `"`,
 			CacheControl:       "no-store",
 			Body:               func(hc huma.Context) { s.stream(hc, snap, write) },
 		}, nil
@@ -118,15 +107,29 @@ func (s *server) stream(hc huma.Context, snap *repo.Snapshot, write func(ctx con
 // exporter writes one snapshot in one of the formats.
 type exporter struct {
 	snap     *repo.Snapshot
-	at       time.Time
 	resource string // "", "contacts" or "notes"
+}
+
+// file picks the writer, file name and content type for a format.
+func (e exporter) file(format string) (write func(context.Context, io.Writer) error, name, contentType string) {
+	name = "remy-export-" + e.snap.At.Format(time.DateOnly)
+	if e.resource != "" {
+		name += "-" + e.resource
+	}
+	switch {
+	case format == "csv" && e.resource == "":
+		return e.zip, name + ".zip", "application/zip"
+	case format == "csv":
+		return e.csv, name + ".csv", "text/csv; charset=utf-8"
+	}
+	return e.json, name + ".json", "application/json"
 }
 
 // json writes {"data":{…}} with one resource per line.
 func (e exporter) json(ctx context.Context, w io.Writer) error {
 	jw := newJSONWriter(w)
 	io.WriteString(w, `{"data":{"exportedAt":`)
-	if err := jw.value(e.at); err != nil {
+	if err := jw.value(e.snap.At); err != nil {
 		return err
 	}
 	io.WriteString(w, `,"account":`)
@@ -210,7 +213,7 @@ func (e exporter) zip(ctx context.Context, w io.Writer) error {
 		name  string
 		write func(context.Context, io.Writer) error
 	}{{"contacts.csv", e.contactsCSV}, {"notes.csv", e.notesCSV}} {
-		fw, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: e.at})
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: e.snap.At})
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -22,6 +23,8 @@ type Snapshot struct {
 	db      *bun.DB
 	tx      bun.Tx
 	Account *model.Account
+	// At is the instant the snapshot shows (the transaction's start).
+	At time.Time
 }
 
 // Begin opens a snapshot of the account. The context bounds the whole
@@ -32,12 +35,18 @@ func (r *ExportRepo) Begin(ctx context.Context, accountID uuid.UUID) (*Snapshot,
 	if err != nil {
 		return nil, interpretError(err)
 	}
-	a := new(model.Account)
-	if err := tx.NewSelect().Model(a).Where("id = ?", accountID).Scan(ctx); err != nil {
+	snap := &Snapshot{db: r.db, tx: tx, Account: new(model.Account)}
+	// The first statement fixes the snapshot; now() is its instant.
+	err = tx.NewRaw("SELECT now()").Scan(ctx, &snap.At)
+	if err == nil {
+		err = tx.NewSelect().Model(snap.Account).Where("id = ?", accountID).Scan(ctx)
+	}
+	if err != nil {
 		_ = tx.Rollback()
 		return nil, interpretError(err)
 	}
-	return &Snapshot{db: r.db, tx: tx, Account: a}, nil
+	snap.At = snap.At.UTC()
+	return snap, nil
 }
 
 // Close ends the snapshot. It is safe to call more than once.
