@@ -34,7 +34,7 @@ func BenchmarkExport(b *testing.B) {
 	s := newServer(b)
 	a := s.newTenant(b)
 	start := time.Now()
-	seedAccount(b, s, a, benchContacts, benchNotes)
+	seedAccount(b, s, a, benchContacts, benchNotes, 0)
 	b.Logf("seeded %d contacts and %d notes in %v", benchContacts, benchNotes, time.Since(start).Round(time.Millisecond))
 
 	naive := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

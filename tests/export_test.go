@@ -295,7 +295,7 @@ func TestExport_DisconnectStopsQuery(t *testing.T) {
 	s := newServer(t)
 	a := s.newTenant(t)
 	ctx := context.Background()
-	seedAccount(t, s, a, 50_000, 0)
+	seedAccount(t, s, a, 10_000, 0, 4000) // 40 MB: far more than socket buffers hold
 
 	busy := func() int {
 		t.Helper()
@@ -332,18 +332,20 @@ func TestExport_DisconnectStopsQuery(t *testing.T) {
 }
 
 // seedAccount gives the tenant n contacts and m notes (spread over the
-// contacts) in two INSERT … SELECT statements.
-func seedAccount(t testing.TB, s *testServer, a tenant, contacts, notes int) {
+// contacts) in two INSERT … SELECT statements. A pad > 0 makes each
+// contact's jobTitle that long, for tests that need many bytes from few rows.
+func seedAccount(t testing.TB, s *testServer, a tenant, contacts, notes, pad int) {
 	t.Helper()
 	ctx := context.Background()
 	_, err := s.Store.DB.ExecContext(ctx, `
-		INSERT INTO contacts (account_id, given_name, family_name, company, emails, phones, tags, birthday, created_at)
+		INSERT INTO contacts (account_id, given_name, family_name, company, job_title, emails, phones, tags, birthday, created_at)
 		SELECT ?, 'Given ' || i, 'Family, "' || i || '"', 'Company ' || (i % 100),
+			CASE WHEN ? > 0 THEN repeat('x', ?) ELSE 'Job ' || i END,
 			jsonb_build_array(jsonb_build_object('value', 'p' || i || '@example.com', 'label', 'work')),
 			jsonb_build_array(jsonb_build_object('value', '+44 20 7946 ' || i, 'label', 'mobile')),
 			ARRAY['tag' || (i % 10), 'friends'], date '1980-01-01' + (i % 10000),
 			timestamptz '2026-01-01' + i * interval '1 second'
-		FROM generate_series(1, ?) AS i`, a.Account.ID, contacts)
+		FROM generate_series(1, ?) AS i`, a.Account.ID, pad, pad, contacts)
 	if err != nil {
 		t.Fatalf("seed contacts: %v", err)
 	}
@@ -369,7 +371,7 @@ func TestExport_FailureMidStreamBreaksTransfer(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
 	a := s.newTenant(t)
-	seedAccount(t, s, a, 50_000, 0)
+	seedAccount(t, s, a, 10_000, 0, 4000) // 40 MB: far more than socket buffers hold
 
 	req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/v1/export?format=json", nil) // uncompressed: the server blocks on a full socket long before notes
 	req.Header.Set("Authorization", "Bearer "+a.Key)
