@@ -91,7 +91,12 @@ func (s *server) stream(hc huma.Context, snap *repo.Snapshot, write func(ctx con
 	defer snap.Close()
 	ctx := hc.Context()
 	hc.SetStatus(http.StatusOK)
-	bw := bufio.NewWriterSize(hc.BodyWriter(), 32<<10)
+	dw := deadlineWriter{w: hc.BodyWriter()}
+	if rw, ok := hc.BodyWriter().(http.ResponseWriter); ok {
+		dw.rc = http.NewResponseController(rw)
+		defer dw.rc.SetWriteDeadline(time.Time{}) // the connection may serve another request
+	}
+	bw := bufio.NewWriterSize(dw, 32<<10)
 	err := write(ctx, bw)
 	if err == nil {
 		err = bw.Flush()
@@ -102,6 +107,26 @@ func (s *server) stream(hc huma.Context, snap *repo.Snapshot, write func(ctx con
 		}
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// stallTimeout bounds how long one write of an export may block, so a
+// client that stops reading cannot hold a database connection and its
+// snapshot open for long. The server has no overall WriteTimeout: a big
+// export to a slow but live client may take as long as it takes.
+const stallTimeout = time.Minute
+
+// deadlineWriter pushes the connection's write deadline stallTimeout ahead
+// before every write.
+type deadlineWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	if d.rc != nil {
+		_ = d.rc.SetWriteDeadline(time.Now().Add(stallTimeout))
+	}
+	return d.w.Write(p)
 }
 
 // exporter writes one snapshot in one of the formats.
