@@ -72,12 +72,3 @@ func (p NotePatch) Apply(n *Note) (map[string]Change, error) {
 type NoteFilter struct {
 	ListParams
 }
-
-// ActivityFilter selects Activity Log entries. Zero values select all.
-type ActivityFilter struct {
-	ListParams
-	// Since keeps entries created at or after this instant.
-	Since time.Time
-	// ResourceID keeps entries about one contact or note.
-	ResourceID uuid.UUID
-}
