@@ -253,4 +253,7 @@ func (s *server) registerContacts() {
 func (s *server) routes() {
 	s.registerHealth()
 	s.registerContacts()
+	s.registerNotes()
+	s.registerExport()
+	s.registerActivity()
 }

@@ -56,6 +56,19 @@ type (
 		Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check repo.Precondition) (*model.Contact, error)
 		Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check repo.Precondition) error
 	}
+	noteStore interface {
+		Create(ctx context.Context, actor model.Actor, contactID uuid.UUID, n *model.Note) (*model.Note, error)
+		Get(ctx context.Context, accountID, id uuid.UUID) (*model.Note, error)
+		List(ctx context.Context, accountID, contactID uuid.UUID, f model.NoteFilter) (model.Page[model.Note], error)
+		Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.NotePatch, check repo.NotePrecondition) (*model.Note, error)
+		Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check repo.NotePrecondition) error
+	}
+	activityStore interface {
+		List(ctx context.Context, accountID uuid.UUID, f model.ActivityFilter) (model.Page[model.Activity], error)
+	}
+	exportStore interface {
+		Begin(ctx context.Context, accountID uuid.UUID) (*repo.Snapshot, error)
+	}
 	pinger interface {
 		Ping(ctx context.Context) error
 	}
@@ -69,6 +82,9 @@ type server struct {
 	idem     idempotencyStore
 	keys     keyAuthenticator
 	contacts contactStore
+	notes    noteStore
+	activity activityStore
+	export   exportStore
 	db       pinger
 }
 
@@ -90,6 +106,9 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 		idem:     store.Idempotency,
 		keys:     store.Keys,
 		contacts: store.Contacts,
+		notes:    store.Notes,
+		activity: store.Activity,
+		export:   store.Export,
 		db:       store,
 	}
 	router := chi.NewRouter()

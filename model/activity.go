@@ -55,3 +55,12 @@ func NewActivity(actor Actor, action, resourceType string, resourceID uuid.UUID,
 		Changes:      changes,
 	}
 }
+
+// ActivityFilter selects Activity Log entries. Zero values select all.
+type ActivityFilter struct {
+	ListParams
+	// Since keeps entries created at or after this instant.
+	Since time.Time
+	// ResourceID keeps entries about one contact or note.
+	ResourceID uuid.UUID
+}

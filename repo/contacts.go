@@ -125,8 +125,9 @@ func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUI
 	return out, nil
 }
 
-// Delete removes a contact and logs contact.deleted, in one transaction.
-// Contacts it introduced lose the link (and get a new version).
+// Delete removes a contact and its notes and logs contact.deleted (and
+// note.deleted for each note), in one transaction. Contacts it introduced
+// lose the link (and get a new version).
 func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check Precondition) error {
 	return inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := lockContact(ctx, tx, actor.AccountID, id, check); err != nil {
@@ -139,6 +140,10 @@ func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUI
 			Where("account_id = ? AND introduced_by_id = ?", actor.AccountID, id).
 			Exec(ctx)
 		if err != nil {
+			return err
+		}
+		// Its notes go by ON DELETE CASCADE; each gets its note.deleted entry.
+		if err := logCascadedNoteDeletes(ctx, tx, actor, id); err != nil {
 			return err
 		}
 		if _, err := tx.NewDelete().Model((*model.Contact)(nil)).

@@ -59,7 +59,9 @@ type Store struct {
 	Accounts *AccountRepo
 	Keys     *KeyRepo
 	Contacts *ContactRepo
+	Notes    *NoteRepo
 	Activity *ActivityRepo
+	Export   *ExportRepo
 }
 
 // NewStore returns the repositories over db.
@@ -71,7 +73,9 @@ func NewStore(db *bun.DB) *Store {
 		Accounts: &AccountRepo{db: db},
 		Keys:     &KeyRepo{db: db},
 		Contacts: &ContactRepo{db: db},
+		Notes:    &NoteRepo{db: db},
 		Activity: &ActivityRepo{db: db},
+		Export:   &ExportRepo{db: db},
 	}
 }
 
@@ -98,6 +102,12 @@ var constraintMessages = map[string]string{
 	"contacts_introduced_by_not_self": "A contact cannot introduce itself",
 }
 
+// Foreign keys whose violation means the parent named in the URL is not the
+// account's (or no longer exists): a 404, not a validation error.
+var notFoundConstraints = map[string]bool{
+	"notes_contact_fk": true,
+}
+
 // interpretError turns driver errors into model's sentinels. Anything it does
 // not recognise is returned as is and becomes a 500 upstream.
 func interpretError(err error) error {
@@ -116,6 +126,9 @@ func interpretError(err error) error {
 	if errors.As(err, &pgErr) {
 		if strings.HasPrefix(pgErr.Code, "08") { // connection exceptions
 			return fmt.Errorf("%w: %s", model.ErrUnavailable, pgErr.Code)
+		}
+		if notFoundConstraints[pgErr.ConstraintName] {
+			return model.ErrNotFound
 		}
 		if field, ok := constraintFields[pgErr.ConstraintName]; ok {
 			return model.FieldError(field, constraintMessages[pgErr.ConstraintName])

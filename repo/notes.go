@@ -1,0 +1,176 @@
+package repo
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/remy-crm/remy/model"
+)
+
+// NoteRepo stores notes. Every method is scoped to one account: a note (or
+// contact) of another account is ErrNotFound, exactly like a missing one.
+type NoteRepo struct{ db *bun.DB }
+
+// NotePrecondition inspects the current note, under lock, before a write; it
+// returns model.ErrPreconditionFailed to stop the write (If-Match).
+type NotePrecondition func(current *model.Note) error
+
+// Create adds a note to one of the account's contacts and logs note.created
+// in the same transaction. An unknown or foreign contact is ErrNotFound; a
+// body breaking the rules is a ValidationError.
+func (r *NoteRepo) Create(ctx context.Context, actor model.Actor, contactID uuid.UUID, n *model.Note) (*model.Note, error) {
+	n.AccountID, n.ContactID = actor.AccountID, contactID
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	err := inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
+		// The composite foreign key (account_id, contact_id) turns a foreign
+		// contact into notes_contact_fk, which interpretError makes ErrNotFound.
+		if _, err := tx.NewInsert().Model(n).Returning("*").Exec(ctx); err != nil {
+			return err
+		}
+		return logActivity(ctx, tx, model.NewActivity(actor, model.ActionNoteCreated, model.ResourceNote, n.ID, nil))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Get returns one note of the account; ErrNotFound if there is none.
+func (r *NoteRepo) Get(ctx context.Context, accountID, id uuid.UUID) (*model.Note, error) {
+	n := new(model.Note)
+	err := r.db.NewSelect().Model(n).
+		Where("account_id = ? AND id = ?", accountID, id).
+		Scan(ctx)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	return n, nil
+}
+
+type noteWithTotal struct {
+	model.Note `bun:",extend"`
+	Total      int `bun:"total,scanonly"`
+}
+
+// List returns one page of a contact's notes, newest first (id breaks ties),
+// and the count of all of them. An unknown or foreign contact is
+// ErrNotFound, not an empty list.
+func (r *NoteRepo) List(ctx context.Context, accountID, contactID uuid.UUID, f model.NoteFilter) (model.Page[model.Note], error) {
+	var rows []noteWithTotal
+	err := r.db.NewSelect().Model(&rows).
+		ColumnExpr("n.*").
+		ColumnExpr("count(*) OVER () AS total").
+		Where("n.account_id = ? AND n.contact_id = ?", accountID, contactID).
+		OrderExpr("n.created_at DESC, n.id DESC").
+		Limit(int64(f.Limit)).Offset(int64(f.Offset)).
+		Scan(ctx)
+	if err != nil {
+		return model.Page[model.Note]{}, interpretError(err)
+	}
+	page := model.Page[model.Note]{Items: make([]model.Note, len(rows))}
+	for i := range rows {
+		page.Items[i] = rows[i].Note
+		page.Total = rows[i].Total
+	}
+	if len(rows) == 0 {
+		// No row: either the contact has no notes (here), the page is past
+		// the end, or the contact is not the account's.
+		var total int
+		err := r.db.NewSelect().
+			ColumnExpr("(SELECT count(*) FROM notes WHERE account_id = c.account_id AND contact_id = c.id)").
+			TableExpr("contacts AS c").
+			Where("c.account_id = ? AND c.id = ?", accountID, contactID).
+			Scan(ctx, &total)
+		if err != nil {
+			return model.Page[model.Note]{}, interpretError(err)
+		}
+		page.Total = total
+	}
+	return page, nil
+}
+
+// Update applies a partial update and logs note.updated with the changed
+// fields, in one transaction, the row locked first so the precondition and
+// the write are atomic. A patch that changes nothing writes nothing.
+func (r *NoteRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.NotePatch, check NotePrecondition) (*model.Note, error) {
+	var out *model.Note
+	err := inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
+		n, err := lockNote(ctx, tx, actor.AccountID, id, check)
+		if err != nil {
+			return err
+		}
+		changes, err := patch.Apply(n)
+		if err != nil {
+			return err
+		}
+		out = n
+		if len(changes) == 0 {
+			return nil
+		}
+		_, err = tx.NewUpdate().Model(n).
+			Column("body").
+			Set("version = version + 1").
+			Set("updated_at = clock_timestamp()").
+			WherePK().
+			Returning("*").
+			Exec(ctx)
+		if err != nil {
+			return err
+		}
+		return logActivity(ctx, tx, model.NewActivity(actor, model.ActionNoteUpdated, model.ResourceNote, n.ID, changes))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Delete removes a note and logs note.deleted, in one transaction.
+func (r *NoteRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check NotePrecondition) error {
+	return inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := lockNote(ctx, tx, actor.AccountID, id, check); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*model.Note)(nil)).
+			Where("account_id = ? AND id = ?", actor.AccountID, id).
+			Exec(ctx); err != nil {
+			return err
+		}
+		return logActivity(ctx, tx, model.NewActivity(actor, model.ActionNoteDeleted, model.ResourceNote, id, nil))
+	})
+}
+
+// lockNote reads a note FOR UPDATE and runs the precondition on it.
+func lockNote(ctx context.Context, tx bun.Tx, accountID, id uuid.UUID, check NotePrecondition) (*model.Note, error) {
+	n := new(model.Note)
+	err := tx.NewSelect().Model(n).
+		Where("account_id = ? AND id = ?", accountID, id).
+		For("UPDATE").
+		Scan(ctx)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	if check != nil {
+		if err := check(n); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// logCascadedNoteDeletes writes a note.deleted entry for every note of a
+// contact about to be deleted, so an Activity Log poller learns of each.
+func logCascadedNoteDeletes(ctx context.Context, db bun.IDB, actor model.Actor, contactID uuid.UUID) error {
+	_, err := db.NewRaw(`INSERT INTO activity_log
+		(account_id, action, resource_type, resource_id, auth_method, api_key_id, ip, user_agent)
+		SELECT account_id, ?, ?, id, ?, ?, ?, ?
+		FROM notes WHERE account_id = ? AND contact_id = ?
+		ORDER BY created_at, id`,
+		model.ActionNoteDeleted, model.ResourceNote, actor.AuthMethod, actor.APIKeyID, actor.IP, actor.UserAgent,
+		actor.AccountID, contactID).Exec(ctx)
+	return err
+}
