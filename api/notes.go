@@ -36,12 +36,22 @@ type noteData struct {
 }
 
 type noteResponse struct {
+	ETagHeader
 	Body noteData
 }
 
 type noteCreatedResponse struct {
 	Location string `header:"Location" doc:"URL of the new note."`
-	Body     noteData
+	ETagHeader
+	IdempotentReplayedHeader
+	Body noteData
+}
+
+// noteETag is the ETag of a note's current version.
+func noteETag(n *model.Note) string { return etag(n.ID, n.Version) }
+
+func noteOut(n *model.Note) *noteResponse {
+	return &noteResponse{ETagHeader: ETagHeader{noteETag(n)}, Body: noteData{n}}
 }
 
 type noteListResponse struct {
@@ -83,16 +93,17 @@ func (s *server) registerNotes() {
 		Tags:          []string{"Notes"},
 		Security:      bearer,
 		DefaultStatus: http.StatusCreated,
-		Errors:        errs(http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
+		Errors:        errs(http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *struct {
 		ContactNotesParam
+		IdempotencyKeyParam
 		Body NoteCreateInput
 	}) (*noteCreatedResponse, error) {
 		n, err := s.notes.Create(ctx, actor(ctx), uuid.MustParse(in.ContactID), &model.Note{Body: in.Body.Body})
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
-		return &noteCreatedResponse{Location: "/api/v1/notes/" + n.ID.String(), Body: noteData{n}}, nil
+		return &noteCreatedResponse{Location: "/api/v1/notes/" + n.ID.String(), ETagHeader: ETagHeader{noteETag(n)}, Body: noteData{n}}, nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -104,12 +115,19 @@ func (s *server) registerNotes() {
 		Tags:        []string{"Notes"},
 		Security:    bearer,
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
-	}, func(ctx context.Context, in *NoteIDParam) (*noteResponse, error) {
+		Responses:   notModifiedResponse(),
+	}, func(ctx context.Context, in *struct {
+		NoteIDParam
+		IfNoneMatchParam
+	}) (*noteResponse, error) {
 		n, err := s.notes.Get(ctx, accountID(ctx), uuid.MustParse(in.ID))
 		if err != nil {
 			return nil, problem(err, "Note")
 		}
-		return &noteResponse{Body: noteData{n}}, nil
+		if err := in.notModified(noteETag(n)); err != nil {
+			return nil, err
+		}
+		return noteOut(n), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -120,17 +138,18 @@ func (s *server) registerNotes() {
 		Description: "Partial update: an absent body is unchanged; null is refused (422), since a note cannot be empty.",
 		Tags:        []string{"Notes"},
 		Security:    bearer,
-		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
+		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *struct {
 		NoteIDParam
+		IfMatchParam
 		Body NoteInput
 	}) (*noteResponse, error) {
 		patch := model.NotePatch{Body: optional(in.Body.Body, same)}
-		n, err := s.notes.Update(ctx, actor(ctx), uuid.MustParse(in.ID), patch, nil)
+		n, err := s.notes.Update(ctx, actor(ctx), uuid.MustParse(in.ID), patch, precondition(in.IfMatchParam, noteETag))
 		if err != nil {
 			return nil, problem(err, "Note")
 		}
-		return &noteResponse{Body: noteData{n}}, nil
+		return noteOut(n), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -141,10 +160,13 @@ func (s *server) registerNotes() {
 		Description: "Deletes a note.",
 		Tags:        []string{"Notes"},
 		Security:    bearer,
-		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
-	}, func(ctx context.Context, in *NoteIDParam) (*deletedResponse, error) {
+		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusPreconditionFailed),
+	}, func(ctx context.Context, in *struct {
+		NoteIDParam
+		IfMatchParam
+	}) (*deletedResponse, error) {
 		id := uuid.MustParse(in.ID)
-		if err := s.notes.Delete(ctx, actor(ctx), id, nil); err != nil {
+		if err := s.notes.Delete(ctx, actor(ctx), id, precondition(in.IfMatchParam, noteETag)); err != nil {
 			return nil, problem(err, "Note")
 		}
 		return deleted(id), nil
