@@ -13,10 +13,6 @@ import (
 // contact of another account is ErrNotFound, exactly like a missing one.
 type ContactRepo struct{ db *bun.DB }
 
-// Precondition inspects the current row, under lock, before a write; it
-// returns model.ErrPreconditionFailed to stop the write (If-Match).
-type Precondition func(current *model.Contact) error
-
 // Create inserts a contact for actor's account and logs contact.created in
 // the same transaction. It returns a ValidationError for domain rule
 // violations (including an introducedById outside the account).
@@ -39,14 +35,7 @@ func (r *ContactRepo) Create(ctx context.Context, actor model.Actor, c *model.Co
 
 // Get returns one contact of the account; ErrNotFound if there is none.
 func (r *ContactRepo) Get(ctx context.Context, accountID, id uuid.UUID) (*model.Contact, error) {
-	c := new(model.Contact)
-	err := r.db.NewSelect().Model(c).
-		Where("account_id = ? AND id = ?", accountID, id).
-		Scan(ctx)
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	return c, nil
+	return getOwned[model.Contact](ctx, r.db, accountID, id)
 }
 
 // contactWithTotal carries the window count next to each row, so a page and
@@ -91,10 +80,10 @@ func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.Con
 // fields, in one transaction. The row is locked first, so the precondition
 // check and the write are one atomic step. A patch that changes nothing
 // writes nothing and returns the contact as it is.
-func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition) (*model.Contact, error) {
+func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact]) (*model.Contact, error) {
 	var out *model.Contact
 	err := inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
-		c, err := lockContact(ctx, tx, actor.AccountID, id, check)
+		c, err := lockOwned(ctx, tx, actor.AccountID, id, check)
 		if err != nil {
 			return err
 		}
@@ -128,9 +117,9 @@ func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUI
 // Delete removes a contact and its notes and logs contact.deleted (and
 // note.deleted for each note), in one transaction. Contacts it introduced
 // lose the link (and get a new version).
-func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check Precondition) error {
+func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check Precondition[model.Contact]) error {
 	return inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := lockContact(ctx, tx, actor.AccountID, id, check); err != nil {
+		if _, err := lockOwned(ctx, tx, actor.AccountID, id, check); err != nil {
 			return err
 		}
 		_, err := tx.NewUpdate().Model((*model.Contact)(nil)).
@@ -153,22 +142,4 @@ func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUI
 		}
 		return logActivity(ctx, tx, model.NewActivity(actor, model.ActionContactDeleted, model.ResourceContact, id, nil))
 	})
-}
-
-// lockContact reads a contact FOR UPDATE and runs the precondition on it.
-func lockContact(ctx context.Context, tx bun.Tx, accountID, id uuid.UUID, check Precondition) (*model.Contact, error) {
-	c := new(model.Contact)
-	err := tx.NewSelect().Model(c).
-		Where("account_id = ? AND id = ?", accountID, id).
-		For("UPDATE").
-		Scan(ctx)
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	if check != nil {
-		if err := check(c); err != nil {
-			return nil, err
-		}
-	}
-	return c, nil
 }

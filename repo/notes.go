@@ -13,10 +13,6 @@ import (
 // contact) of another account is ErrNotFound, exactly like a missing one.
 type NoteRepo struct{ db *bun.DB }
 
-// NotePrecondition inspects the current note, under lock, before a write; it
-// returns model.ErrPreconditionFailed to stop the write (If-Match).
-type NotePrecondition func(current *model.Note) error
-
 // Create adds a note to one of the account's contacts and logs note.created
 // in the same transaction. An unknown or foreign contact is ErrNotFound; a
 // body breaking the rules is a ValidationError.
@@ -41,14 +37,7 @@ func (r *NoteRepo) Create(ctx context.Context, actor model.Actor, contactID uuid
 
 // Get returns one note of the account; ErrNotFound if there is none.
 func (r *NoteRepo) Get(ctx context.Context, accountID, id uuid.UUID) (*model.Note, error) {
-	n := new(model.Note)
-	err := r.db.NewSelect().Model(n).
-		Where("account_id = ? AND id = ?", accountID, id).
-		Scan(ctx)
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	return n, nil
+	return getOwned[model.Note](ctx, r.db, accountID, id)
 }
 
 type noteWithTotal struct {
@@ -96,10 +85,10 @@ func (r *NoteRepo) List(ctx context.Context, accountID, contactID uuid.UUID, f m
 // Update applies a partial update and logs note.updated with the changed
 // fields, in one transaction, the row locked first so the precondition and
 // the write are atomic. A patch that changes nothing writes nothing.
-func (r *NoteRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.NotePatch, check NotePrecondition) (*model.Note, error) {
+func (r *NoteRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.NotePatch, check Precondition[model.Note]) (*model.Note, error) {
 	var out *model.Note
 	err := inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
-		n, err := lockNote(ctx, tx, actor.AccountID, id, check)
+		n, err := lockOwned(ctx, tx, actor.AccountID, id, check)
 		if err != nil {
 			return err
 		}
@@ -130,9 +119,9 @@ func (r *NoteRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, 
 }
 
 // Delete removes a note and logs note.deleted, in one transaction.
-func (r *NoteRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check NotePrecondition) error {
+func (r *NoteRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check Precondition[model.Note]) error {
 	return inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := lockNote(ctx, tx, actor.AccountID, id, check); err != nil {
+		if _, err := lockOwned(ctx, tx, actor.AccountID, id, check); err != nil {
 			return err
 		}
 		if _, err := tx.NewDelete().Model((*model.Note)(nil)).
@@ -142,24 +131,6 @@ func (r *NoteRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, 
 		}
 		return logActivity(ctx, tx, model.NewActivity(actor, model.ActionNoteDeleted, model.ResourceNote, id, nil))
 	})
-}
-
-// lockNote reads a note FOR UPDATE and runs the precondition on it.
-func lockNote(ctx context.Context, tx bun.Tx, accountID, id uuid.UUID, check NotePrecondition) (*model.Note, error) {
-	n := new(model.Note)
-	err := tx.NewSelect().Model(n).
-		Where("account_id = ? AND id = ?", accountID, id).
-		For("UPDATE").
-		Scan(ctx)
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	if check != nil {
-		if err := check(n); err != nil {
-			return nil, err
-		}
-	}
-	return n, nil
 }
 
 // logCascadedNoteDeletes writes a note.deleted entry for every note of a
