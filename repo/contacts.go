@@ -21,16 +21,9 @@ func (r *ContactRepo) Create(ctx context.Context, actor model.Actor, c *model.Co
 	if err := c.Normalize(); err != nil {
 		return nil, err
 	}
-	err := inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(c).Returning("*").Exec(ctx); err != nil {
-			return err
-		}
-		return logActivity(ctx, tx, model.NewActivity(actor, model.ActionContactCreated, model.ResourceContact, c.ID, nil))
+	return insertLogged(ctx, r.db, c, func() *model.Activity {
+		return model.NewActivity(actor, model.ActionContactCreated, model.ResourceContact, c.ID, nil)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // Get returns one contact of the account; ErrNotFound if there is none.

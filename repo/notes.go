@@ -21,18 +21,11 @@ func (r *NoteRepo) Create(ctx context.Context, actor model.Actor, contactID uuid
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
-	err := inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
-		// The composite foreign key (account_id, contact_id) turns a foreign
-		// contact into notes_contact_fk, which interpretError makes ErrNotFound.
-		if _, err := tx.NewInsert().Model(n).Returning("*").Exec(ctx); err != nil {
-			return err
-		}
-		return logActivity(ctx, tx, model.NewActivity(actor, model.ActionNoteCreated, model.ResourceNote, n.ID, nil))
+	// The composite foreign key (account_id, contact_id) turns a foreign
+	// contact into notes_contact_fk, which interpretError makes ErrNotFound.
+	return insertLogged(ctx, r.db, n, func() *model.Activity {
+		return model.NewActivity(actor, model.ActionNoteCreated, model.ResourceNote, n.ID, nil)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return n, nil
 }
 
 // Get returns one note of the account; ErrNotFound if there is none.

@@ -5,6 +5,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+
+	"github.com/remy-crm/remy/model"
 )
 
 // Precondition inspects the current row of a resource, under lock, before a
@@ -39,6 +41,21 @@ func lockOwned[T any](ctx context.Context, tx bun.Tx, accountID, id uuid.UUID, c
 		if err := check(v); err != nil {
 			return nil, err
 		}
+	}
+	return v, nil
+}
+
+// insertLogged inserts v (filling its generated columns) and the Activity
+// Log entry that entry() builds from it, in one transaction.
+func insertLogged[T any](ctx context.Context, db *bun.DB, v *T, entry func() *model.Activity) (*T, error) {
+	err := inTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(v).Returning("*").Exec(ctx); err != nil {
+			return err
+		}
+		return logActivity(ctx, tx, entry())
+	})
+	if err != nil {
+		return nil, err
 	}
 	return v, nil
 }
