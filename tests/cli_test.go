@@ -197,9 +197,9 @@ func TestCLI_Help(t *testing.T) {
 
 // startServe runs `remy serve` on a free port and returns its base URL once
 // /healthz answers. The process is stopped with SIGTERM at cleanup.
-func startServe(t testing.TB, dsn string) string {
+func startServe(t testing.TB, dsn string, env ...string) string {
 	t.Helper()
-	cmd, base, _ := startServeProcess(t, dsn)
+	cmd, base, _ := startServeProcess(t, dsn, env...)
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
@@ -207,10 +207,11 @@ func startServe(t testing.TB, dsn string) string {
 	return base
 }
 
-func startServeProcess(t testing.TB, dsn string) (*exec.Cmd, string, *syncBuffer) {
+func startServeProcess(t testing.TB, dsn string, env ...string) (*exec.Cmd, string, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(remyBinary(t), "serve")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "REMY_ADDR=127.0.0.1:0", "REMY_LOG_LEVEL=info")
+	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

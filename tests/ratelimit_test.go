@@ -16,16 +16,21 @@ import (
 	"github.com/remy-crm/remy/api"
 )
 
+// testRedisURL is $TEST_REDIS_URL, by default the local Redis.
+func testRedisURL() string {
+	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
 // testRedis connects to $TEST_REDIS_URL (default redis://127.0.0.1:6379/0)
 // and returns the client and a key prefix of this test's own, so parallel
 // tests never share buckets.
 func testRedis(t testing.TB, url string) (*redis.Client, string) {
 	t.Helper()
 	if url == "" {
-		url = os.Getenv("TEST_REDIS_URL")
-	}
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
+		url = testRedisURL()
 	}
 	opts, err := redis.ParseURL(url)
 	if err != nil {

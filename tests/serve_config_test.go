@@ -1,0 +1,102 @@
+package tests
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// The environment variables documented in the README reach the server:
+// driven through the real binary, as an operator would.
+func TestServe_Configuration(t *testing.T) {
+	t.Parallel()
+	dsn := newEmptyDatabase(t)
+	remy(t, dsn, "migrate").ok(t)
+	remy(t, dsn, "accounts", "create", "--email", "ops@example.com").ok(t)
+	key := strings.TrimSpace(remy(t, dsn, "keys", "create", "--account", "ops@example.com").ok(t).stdout)
+	other := strings.TrimSpace(remy(t, dsn, "keys", "create", "--account", "ops@example.com").ok(t).stdout)
+
+	redisURL := testRedisURL()
+	env := []string{
+		"REMY_PUBLIC_URL=https://api.remy.example",
+		"REMY_TRUSTED_PROXIES=127.0.0.1/32, ::1",
+		"REMY_RATE_LIMIT_RPS=0.05", // one token per 20 s: no refill during the test
+		"REMY_RATE_LIMIT_BURST=3",
+		"REDIS_URL=" + redisURL,
+	}
+	// Two instances behind one "load balancer" share the Redis buckets.
+	first := startServe(t, dsn, env...)
+	second := startServe(t, dsn, env...)
+
+	call := func(base, method, path, k string, body string, hs ...header) *http.Response {
+		t.Helper()
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, _ := http.NewRequest(method, base+path, rd)
+		if k != "" {
+			req.Header.Set("Authorization", "Bearer "+k)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		for _, h := range hs {
+			req.Header.Set(h.Name, h.Value)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { res.Body.Close() })
+		return res
+	}
+
+	// REMY_PUBLIC_URL names the server in the OpenAPI document.
+	var doc struct {
+		Servers []struct{ URL string } `json:"servers"`
+	}
+	if err := json.NewDecoder(call(first, http.MethodGet, "/openapi.json", "", "").Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Servers) != 1 || doc.Servers[0].URL != "https://api.remy.example" {
+		t.Fatalf("servers = %+v", doc.Servers)
+	}
+
+	// REMY_TRUSTED_PROXIES: loopback is a trusted proxy, so X-Forwarded-For counts.
+	res := call(first, http.MethodPost, "/api/v1/contacts", key, `{"givenName":"Via proxy"}`,
+		header{"X-Forwarded-For", "203.0.113.7"}, header{"User-Agent", "ops-test/1.0"})
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d", res.StatusCode)
+	}
+	if res.Header.Get("RateLimit-Policy") == "" || res.Header.Get("RateLimit") == "" {
+		t.Fatalf("RateLimit headers missing: %v", res.Header)
+	}
+	var act struct {
+		Data []struct{ IP, UserAgent, AuthMethod string } `json:"data"`
+	}
+	if err := json.NewDecoder(call(second, http.MethodGet, "/api/v1/activity", key, "").Body).Decode(&act); err != nil {
+		t.Fatal(err)
+	}
+	if len(act.Data) != 1 || act.Data[0].IP != "203.0.113.7" || act.Data[0].UserAgent != "ops-test/1.0" || act.Data[0].AuthMethod != "api_key" {
+		t.Fatalf("activity = %+v", act.Data)
+	}
+
+	// REMY_RATE_LIMIT_BURST=3 across both instances: the key made 2 requests
+	// above, one more passes and then both instances refuse it.
+	if got := call(second, http.MethodGet, "/api/v1/contacts", key, "").StatusCode; got != http.StatusOK {
+		t.Fatalf("third request: %d", got)
+	}
+	for _, base := range []string{first, second} {
+		res := call(base, http.MethodGet, "/api/v1/contacts", key, "")
+		if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+			t.Fatalf("over the shared burst: status %d, Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
+		}
+	}
+	// Limits are per key.
+	if got := call(first, http.MethodGet, "/api/v1/contacts", other, "").StatusCode; got != http.StatusOK {
+		t.Fatalf("another key was limited: %d", got)
+	}
+}
