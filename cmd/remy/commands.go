@@ -161,7 +161,10 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 		}
 		rdb := redis.NewClient(opts)
 		defer rdb.Close()
-		if err := rdb.Ping(ctx).Err(); err != nil {
+		pingCtx, cancelPing := context.WithTimeout(ctx, 2*time.Second)
+		err = rdb.Ping(pingCtx).Err()
+		cancelPing()
+		if err != nil {
 			log.Warn("Redis unreachable; rate limits are per process until it answers", "error", err)
 		}
 		cfg.Redis = rdb
