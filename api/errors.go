@@ -36,6 +36,8 @@ type ValidationDetails struct {
 	FormErrors  []string            `json:"formErrors" doc:"Messages about the request as a whole."`
 }
 
+// Error, GetStatus, ContentType and GetHeaders make *Error a huma.StatusError
+// and huma.HeadersError, always written as application/json.
 func (e *Error) Error() string                 { return e.Message }
 func (e *Error) GetStatus() int                { return e.status }
 func (e *Error) ContentType(string) string     { return "application/json" }
