@@ -126,35 +126,54 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 
-	// The key is ours: run the operation into a buffer, store a success,
-	// give the key back otherwise, then send the response.
+	// The key is ours. Run the operation into a buffer, inside one
+	// transaction with the storing of its response: a success and its
+	// stored response commit together or not at all, so a retry can never
+	// run a committed request a second time. Anything else rolls back and
+	// gives the key back.
 	bg := context.WithoutCancel(ctx.Context())
-	finished := false
-	defer func() {
-		if !finished { // a panic on its way to the recoverer
-			_ = s.idem.Release(bg, claim)
+	released := false
+	release := func() {
+		if released {
+			return
 		}
-	}()
+		released = true
+		if err := s.idem.Release(bg, claim); err != nil && !errors.Is(err, context.Canceled) {
+			logger(ctx.Context()).ErrorContext(ctx.Context(), "release idempotency key", "error", err)
+		}
+	}
+	defer release() // also on a panic on its way to the recoverer
 	c := &capture{humaContext: ctx, body: bytes.NewReader(body), header: http.Header{}}
-	next(c)
-	status := c.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	if status >= 200 && status < 300 {
-		if err := s.idem.Complete(bg, claim, status, c.header, c.buf.Bytes()); err != nil {
-			// The operation succeeded: answer it. Retries get 409 until the
-			// lease runs out.
-			logger(ctx.Context()).ErrorContext(ctx.Context(), "store idempotent response", "error", err)
+	err = s.tx.InTx(ctx.Context(), func(txCtx context.Context) error {
+		c.ctx = txCtx
+		next(c)
+		if c.status == 0 {
+			c.status = http.StatusOK
 		}
-	} else if err := s.idem.Release(bg, claim); err != nil && !errors.Is(err, context.Canceled) {
-		logger(ctx.Context()).ErrorContext(ctx.Context(), "release idempotency key", "error", err)
+		if c.status < 200 || c.status >= 300 {
+			return errNotStored
+		}
+		return s.idem.Complete(txCtx, claim, c.status, c.header, c.buf.Bytes())
+	})
+	switch {
+	case err == nil:
+		released = true // stored: nothing to give back
+	case errors.Is(err, errNotStored):
+		release()
+	default:
+		// The operation succeeded but could not be committed with its
+		// stored response, so it did not happen: say so instead.
+		release()
+		writeHumaError(ctx, problem(err, "Idempotency key"))
+		return
 	}
-	finished = true
 	setHeaders(ctx, c.header)
-	ctx.SetStatus(status)
+	ctx.SetStatus(c.status)
 	_, _ = ctx.BodyWriter().Write(c.buf.Bytes())
 }
+
+// errNotStored rolls back an idempotent request that did not succeed.
+var errNotStored = errors.New("idempotency: response not stored")
 
 // setHeaders sets each header of h on the response, replacing any value.
 func setHeaders(ctx huma.Context, h map[string][]string) {
@@ -178,6 +197,7 @@ type humaContext = huma.Context
 // passthrough is set.
 type capture struct {
 	humaContext
+	ctx         context.Context // the operation's context, if not the request's
 	body        io.Reader
 	passthrough bool
 
@@ -187,6 +207,13 @@ type capture struct {
 }
 
 func (c *capture) BodyReader() io.Reader { return c.body }
+
+func (c *capture) Context() context.Context {
+	if c.ctx != nil {
+		return c.ctx
+	}
+	return c.humaContext.Context()
+}
 
 func (c *capture) SetStatus(code int) {
 	if c.passthrough {

@@ -72,6 +72,9 @@ type (
 	pinger interface {
 		Ping(ctx context.Context) error
 	}
+	transactor interface {
+		InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	}
 )
 
 type server struct {
@@ -80,6 +83,7 @@ type server struct {
 	api      huma.API
 	limiter  *rateLimiter // nil: no rate limits
 	idem     idempotencyStore
+	tx       transactor
 	keys     keyAuthenticator
 	contacts contactStore
 	notes    noteStore
@@ -104,6 +108,7 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 		log:      log,
 		limiter:  newRateLimiter(cfg, log),
 		idem:     store.Idempotency,
+		tx:       store,
 		keys:     store.Keys,
 		contacts: store.Contacts,
 		notes:    store.Notes,

@@ -154,7 +154,32 @@ func interpretError(err error) error {
 	return err
 }
 
-// inTx runs fn in a transaction and interprets its error.
+// txKey carries the transaction of Store.InTx in a context.
+type txKey struct{}
+
+// InTx runs fn in one transaction: every repository call made with the
+// context fn receives joins it (as a savepoint), so the calls commit or
+// roll back together. The API uses it to store an idempotent request's
+// response in the same transaction as the resource the request created.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return interpretError(s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	}))
+}
+
+// inTx runs fn in a transaction, or in a savepoint of the caller's (see
+// Store.InTx), and interprets its error.
 func inTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
+	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+		return interpretError(tx.RunInTx(ctx, nil, fn))
+	}
 	return interpretError(db.RunInTx(ctx, nil, fn))
+}
+
+// conn is the caller's transaction (see Store.InTx) if there is one, else db.
+func conn(ctx context.Context, db *bun.DB) bun.IDB {
+	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+		return tx
+	}
+	return db
 }

@@ -73,20 +73,29 @@ func (r *IdempotencyRepo) Claim(ctx context.Context, accountID uuid.UUID, key st
 }
 
 // Complete stores the response of the claimed request, which retries then
-// replay. It does nothing if the claim was taken over meanwhile.
+// replay. Called with a Store.InTx context, it commits with the request's
+// own writes. If the claim was taken over meanwhile (the lease ran out) it
+// returns ErrConflict, so that those writes roll back rather than happen
+// twice.
 func (r *IdempotencyRepo) Complete(ctx context.Context, c *IdempotencyClaim, status int, headers map[string][]string, body []byte) error {
 	h, err := json.Marshal(headers)
 	if err != nil {
 		return err
 	}
-	_, err = r.db.NewUpdate().Model((*model.IdempotencyRecord)(nil)).
+	res, err := conn(ctx, r.db).NewUpdate().Model((*model.IdempotencyRecord)(nil)).
 		Set("state = ?", model.IdempotencyDone).
 		Set("status = ?", status).
 		Set("headers = ?::jsonb", string(h)).
 		Set("body = ?", body).
 		Where("account_id = ? AND key = ? AND claim = ? AND state = ?", c.AccountID, c.Key, c.ID, model.IdempotencyRunning).
 		Exec(ctx)
-	return interpretError(err)
+	if err != nil {
+		return interpretError(err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("%w: idempotency claim taken over", model.ErrConflict)
+	}
+	return nil
 }
 
 // Release gives the key up after a failed request, so that it can be retried.

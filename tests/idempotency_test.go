@@ -240,3 +240,46 @@ func TestIdempotency_Concurrent(t *testing.T) {
 		}
 	}
 }
+
+// The created contact and the stored response commit together: if the
+// response cannot be stored, the contact (and its Activity Log entry) is
+// not created either, and a retry with the same key creates exactly one.
+func TestIdempotency_ResponseStoredWithTheResource(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	a := s.newTenant(t)
+	ctx := context.Background()
+	if _, err := s.Store.DB.ExecContext(ctx, `
+		CREATE FUNCTION fail_store() RETURNS trigger LANGUAGE plpgsql AS
+			$$ BEGIN RAISE EXCEPTION 'cannot store the response'; END $$;
+		CREATE TRIGGER fail_store BEFORE UPDATE ON idempotency_keys
+		FOR EACH ROW EXECUTE FUNCTION fail_store();`); err != nil {
+		t.Fatal(err)
+	}
+	key := header{"Idempotency-Key", "atomic-1"}
+	res := s.do(t, http.MethodPost, "/api/v1/contacts", a.Key, `{"givenName":"Once"}`, key)
+	wantError(t, res, http.StatusInternalServerError, "Internal server error")
+	if n := s.countContacts(t, a.Account.ID); n != 0 {
+		t.Fatalf("%d contacts exist although the request failed", n)
+	}
+	var entries int
+	if err := s.Store.DB.NewRaw("SELECT count(*) FROM activity_log WHERE account_id = ?", a.Account.ID).Scan(ctx, &entries); err != nil {
+		t.Fatal(err)
+	}
+	if entries != 0 {
+		t.Fatalf("%d Activity Log entries for a request that did not happen", entries)
+	}
+
+	if _, err := s.Store.DB.ExecContext(ctx, `DROP TRIGGER fail_store ON idempotency_keys`); err != nil {
+		t.Fatal(err)
+	}
+	retry := s.do(t, http.MethodPost, "/api/v1/contacts", a.Key, `{"givenName":"Once"}`, key)
+	wantStatus(t, retry, http.StatusCreated)
+	replay := s.do(t, http.MethodPost, "/api/v1/contacts", a.Key, `{"givenName":"Once"}`, key)
+	if replay.Status != http.StatusCreated || replay.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: %d %q", replay.Status, replay.Header.Get("Idempotent-Replayed"))
+	}
+	if n := s.countContacts(t, a.Account.ID); n != 1 {
+		t.Fatalf("%d contacts after the retry, want 1", n)
+	}
+}
