@@ -58,7 +58,7 @@ func (s *server) registerExport() {
 		Description: exportDescription,
 		Tags:        []string{"Export"},
 		Security:    bearer,
-		Errors:      errs(http.StatusUnprocessableEntity),
+		Errors:      errs(http.StatusUnprocessableEntity, http.StatusServiceUnavailable),
 		Responses: map[string]*huma.Response{"200": {
 			Description: "The export file.",
 			Content: map[string]*huma.MediaType{
@@ -68,10 +68,17 @@ func (s *server) registerExport() {
 			},
 		}},
 	}, func(ctx context.Context, in *ExportParams) (*exportResponse, error) {
+		select {
+		case s.exportSlots <- struct{}{}: // given back by stream, or below
+		default:
+			return nil, newError(http.StatusServiceUnavailable,
+				"Too many exports are running; retry in a few seconds").withHeader("Retry-After", "5")
+		}
 		// The snapshot opens here, so a failure is still a JSON error; it is
 		// closed when the body has been streamed.
 		snap, err := s.export.Begin(ctx, accountID(ctx))
 		if err != nil {
+			<-s.exportSlots
 			return nil, problem(err, "Account")
 		}
 		write, name, ctype := exporter{snap: snap, resource: in.Resource}.file(in.Format)
@@ -88,6 +95,7 @@ func (s *server) registerExport() {
 // after the first byte cannot change the status any more: the connection is
 // aborted instead, so the client sees a broken transfer, not a short file.
 func (s *server) stream(hc huma.Context, snap *repo.Snapshot, write func(ctx context.Context, w io.Writer) error) {
+	defer func() { <-s.exportSlots }()
 	defer snap.Close()
 	ctx := hc.Context()
 	hc.SetStatus(http.StatusOK)
@@ -108,6 +116,12 @@ func (s *server) stream(hc huma.Context, snap *repo.Snapshot, write func(ctx con
 		panic(http.ErrAbortHandler)
 	}
 }
+
+// maxConcurrentExports bounds the exports running at once in one process.
+// Each holds a pooled database connection (and a snapshot) for as long as
+// its client takes to read it, so without a bound a few slow downloads
+// could take every connection from the rest of the API.
+const maxConcurrentExports = 2
 
 // stallTimeout bounds how long one write of an export may block, so a
 // client that stops reading cannot hold a database connection and its

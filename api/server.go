@@ -90,6 +90,8 @@ type server struct {
 	activity activityStore
 	export   exportStore
 	db       pinger
+
+	exportSlots chan struct{} // one token per running export
 }
 
 var configureHuma sync.Once
@@ -115,6 +117,8 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 		activity: store.Activity,
 		export:   store.Export,
 		db:       store,
+
+		exportSlots: make(chan struct{}, maxConcurrentExports),
 	}
 	router := chi.NewRouter()
 	router.Use(s.observe)

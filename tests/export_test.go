@@ -392,3 +392,60 @@ func TestExport_FailureMidStreamBreaksTransfer(t *testing.T) {
 		t.Fatal("the body ended cleanly although the export failed half-way")
 	}
 }
+
+// Exports hold a database connection while their client reads, so only a
+// few run at once; the rest of the API keeps working meanwhile.
+func TestExport_ConcurrencyIsBounded(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	a := s.newTenant(t)
+	seedAccount(t, s, a, 10_000, 0, 4000) // 40 MB: far more than socket buffers hold
+
+	start := func() *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/v1/export?format=csv&resource=contacts", nil)
+		req.Header.Set("Authorization", "Bearer "+a.Key)
+		// Each export on its own connection, as separate clients would be.
+		res, err := (&http.Client{Transport: &http.Transport{}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	var stalled []*http.Response
+	for range 2 {
+		res := start()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("export: %d", res.StatusCode)
+		}
+		if _, err := io.ReadFull(res.Body, make([]byte, 4096)); err != nil {
+			t.Fatal(err)
+		}
+		stalled = append(stalled, res) // started, and no longer read
+	}
+
+	third := start()
+	body, _ := io.ReadAll(third.Body)
+	third.Body.Close()
+	if third.StatusCode != http.StatusServiceUnavailable || third.Header.Get("Retry-After") == "" ||
+		!strings.Contains(string(body), `"error"`) {
+		t.Fatalf("third export: %d, Retry-After %q, body %s", third.StatusCode, third.Header.Get("Retry-After"), body)
+	}
+	wantStatus(t, s.do(t, http.MethodGet, "/api/v1/contacts?limit=1", a.Key, nil), http.StatusOK)
+
+	stalled[0].Body.Close() // one client gives up: its slot comes back
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res := start()
+		status := res.StatusCode
+		res.Body.Close()
+		if status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no export slot freed 10 s after a client left (last status %d)", status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stalled[1].Body.Close()
+}
