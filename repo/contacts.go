@@ -31,42 +31,20 @@ func (r *ContactRepo) Get(ctx context.Context, accountID, id uuid.UUID) (*model.
 	return getOwned[model.Contact](ctx, r.db, accountID, id)
 }
 
-// contactWithTotal carries the window count next to each row, so a page and
-// its total come back in one round trip and one snapshot.
-type contactWithTotal struct {
+type contactRow struct {
 	model.Contact `bun:",extend"`
 	Total         int `bun:"total,scanonly"`
 }
 
-// List returns one page of the account's contacts, newest first (id breaks
-// ties, so pages never overlap or skip), and the count of all of them.
+func (r contactRow) item() model.Contact { return r.Contact }
+func (r contactRow) total() int          { return r.Total }
+
+// List returns one page of the account's contacts, newest first, and the
+// count of all of them.
 func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.ContactFilter) (model.Page[model.Contact], error) {
-	var rows []contactWithTotal
-	q := r.db.NewSelect().Model(&rows).
-		ColumnExpr("c.*").
-		ColumnExpr("count(*) OVER () AS total").
-		Where("c.account_id = ?", accountID)
-	err := q.OrderExpr("c.created_at DESC, c.id DESC").
-		Limit(int64(f.Limit)).Offset(int64(f.Offset)).
-		Scan(ctx)
-	if err != nil {
-		return model.Page[model.Contact]{}, interpretError(err)
-	}
-	page := model.Page[model.Contact]{Items: make([]model.Contact, len(rows))}
-	for i := range rows {
-		page.Items[i] = rows[i].Contact
-		page.Total = rows[i].Total
-	}
-	if len(rows) == 0 && f.Offset > 0 {
-		// Past the end there is no row to carry the count.
-		n, err := r.db.NewSelect().Model((*model.Contact)(nil)).
-			Where("account_id = ?", accountID).Count(ctx)
-		if err != nil {
-			return model.Page[model.Contact]{}, interpretError(err)
-		}
-		page.Total = int(n)
-	}
-	return page, nil
+	return listPage[model.Contact, contactRow](ctx, r.db, f.ListParams, func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where("?TableAlias.account_id = ?", accountID)
+	}, nil)
 }
 
 // Update applies a partial update and logs contact.updated with the changed

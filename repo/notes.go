@@ -33,46 +33,31 @@ func (r *NoteRepo) Get(ctx context.Context, accountID, id uuid.UUID) (*model.Not
 	return getOwned[model.Note](ctx, r.db, accountID, id)
 }
 
-type noteWithTotal struct {
+type noteRow struct {
 	model.Note `bun:",extend"`
 	Total      int `bun:"total,scanonly"`
 }
 
-// List returns one page of a contact's notes, newest first (id breaks ties),
-// and the count of all of them. An unknown or foreign contact is
-// ErrNotFound, not an empty list.
+func (r noteRow) item() model.Note { return r.Note }
+func (r noteRow) total() int       { return r.Total }
+
+// List returns one page of a contact's notes, newest first, and the count
+// of all of them. An unknown or foreign contact is ErrNotFound, not an
+// empty list.
 func (r *NoteRepo) List(ctx context.Context, accountID, contactID uuid.UUID, f model.NoteFilter) (model.Page[model.Note], error) {
-	var rows []noteWithTotal
-	err := r.db.NewSelect().Model(&rows).
-		ColumnExpr("n.*").
-		ColumnExpr("count(*) OVER () AS total").
-		Where("n.account_id = ? AND n.contact_id = ?", accountID, contactID).
-		OrderExpr("n.created_at DESC, n.id DESC").
-		Limit(int64(f.Limit)).Offset(int64(f.Offset)).
-		Scan(ctx)
-	if err != nil {
-		return model.Page[model.Note]{}, interpretError(err)
-	}
-	page := model.Page[model.Note]{Items: make([]model.Note, len(rows))}
-	for i := range rows {
-		page.Items[i] = rows[i].Note
-		page.Total = rows[i].Total
-	}
-	if len(rows) == 0 {
-		// No row: either the contact has no notes (here), the page is past
-		// the end, or the contact is not the account's.
+	return listPage[model.Note, noteRow](ctx, r.db, f.ListParams, func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where("?TableAlias.account_id = ? AND ?TableAlias.contact_id = ?", accountID, contactID)
+	}, func(ctx context.Context) (int, error) {
+		// No row: the contact has no notes, the page is past the end, or
+		// the contact is not the account's (ErrNotFound).
 		var total int
 		err := r.db.NewSelect().
 			ColumnExpr("(SELECT count(*) FROM notes WHERE account_id = c.account_id AND contact_id = c.id)").
 			TableExpr("contacts AS c").
 			Where("c.account_id = ? AND c.id = ?", accountID, contactID).
 			Scan(ctx, &total)
-		if err != nil {
-			return model.Page[model.Note]{}, interpretError(err)
-		}
-		page.Total = total
-	}
-	return page, nil
+		return total, err
+	})
 }
 
 // Update applies a partial update and logs note.updated with the changed

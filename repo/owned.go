@@ -59,3 +59,49 @@ func insertLogged[T any](ctx context.Context, db *bun.DB, v *T, entry func() *mo
 	}
 	return v, nil
 }
+
+// pageRow is a row of T scanned with the window count of every row the
+// query matched, so a page and its total come in one round trip and one
+// snapshot. Each resource declares one (a struct embedding T with
+// `bun:",extend"` and a `total` column).
+type pageRow[T any] interface {
+	item() T
+	total() int
+}
+
+// listPage returns one page of T, newest first (id breaks ties, so pages
+// never overlap or skip), and the count of every row filter selects. Past
+// the end no row carries the count: emptyTotal, if given, supplies it (and
+// may refuse the list); otherwise a COUNT with the same filter does.
+func listPage[T any, R pageRow[T]](ctx context.Context, db *bun.DB, p model.ListParams,
+	filter func(*bun.SelectQuery) *bun.SelectQuery, emptyTotal func(context.Context) (int, error),
+) (model.Page[T], error) {
+	var rows []R
+	err := db.NewSelect().Model(&rows).
+		ColumnExpr("?TableAlias.*").
+		ColumnExpr("count(*) OVER () AS total").
+		Apply(filter).
+		OrderExpr("?TableAlias.created_at DESC, ?TableAlias.id DESC").
+		Limit(int64(p.Limit)).Offset(int64(p.Offset)).
+		Scan(ctx)
+	if err != nil {
+		return model.Page[T]{}, interpretError(err)
+	}
+	page := model.Page[T]{Items: make([]T, len(rows))}
+	for i, row := range rows {
+		page.Items[i], page.Total = row.item(), row.total()
+	}
+	switch {
+	case len(rows) > 0:
+	case emptyTotal != nil:
+		page.Total, err = emptyTotal(ctx)
+	case p.Offset > 0:
+		var n int64
+		n, err = db.NewSelect().Model((*T)(nil)).Apply(filter).Count(ctx)
+		page.Total = int(n)
+	}
+	if err != nil {
+		return model.Page[T]{}, interpretError(err)
+	}
+	return page, nil
+}
