@@ -49,68 +49,29 @@ func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.Con
 
 // Update applies a partial update and logs contact.updated with the changed
 // fields, in one transaction. The row is locked first, so the precondition
-// check and the write are one atomic step. A patch that changes nothing
-// writes nothing and returns the contact as it is.
+// check and the write are one atomic step.
 func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact]) (*model.Contact, error) {
-	var out *model.Contact
-	err := inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
-		c, err := lockOwned(ctx, tx, actor.AccountID, id, check)
-		if err != nil {
-			return err
-		}
-		changes, err := patch.Apply(c)
-		if err != nil {
-			return err
-		}
-		if len(changes) == 0 {
-			out = c
-			return nil
-		}
-		_, err = tx.NewUpdate().Model(c).
-			ExcludeColumn("id", "account_id", "created_at", "version", "updated_at").
-			Set("version = version + 1").
-			Set("updated_at = clock_timestamp()").
-			WherePK().
-			Returning("*").
-			Exec(ctx)
-		if err != nil {
-			return err
-		}
-		out = c
-		return logActivity(ctx, tx, model.NewActivity(actor, model.ActionContactUpdated, model.ResourceContact, c.ID, changes))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return updateLogged(ctx, r.db, actor, id, check, patch.Apply, func(q *bun.UpdateQuery) *bun.UpdateQuery {
+		return q.ExcludeColumn("id", "account_id", "created_at", "version", "updated_at")
+	}, model.ActionContactUpdated, model.ResourceContact)
 }
 
 // Delete removes a contact and its notes and logs contact.deleted (and
 // note.deleted for each note), in one transaction. Contacts it introduced
 // lose the link (and get a new version).
 func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check Precondition[model.Contact]) error {
-	return inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := lockOwned(ctx, tx, actor.AccountID, id, check); err != nil {
-			return err
-		}
-		_, err := tx.NewUpdate().Model((*model.Contact)(nil)).
-			Set("introduced_by_id = NULL").
-			Set("version = version + 1").
-			Set("updated_at = clock_timestamp()").
-			Where("account_id = ? AND introduced_by_id = ?", actor.AccountID, id).
-			Exec(ctx)
-		if err != nil {
-			return err
-		}
-		// Its notes go by ON DELETE CASCADE; each gets its note.deleted entry.
-		if err := logCascadedNoteDeletes(ctx, tx, actor, id); err != nil {
-			return err
-		}
-		if _, err := tx.NewDelete().Model((*model.Contact)(nil)).
-			Where("account_id = ? AND id = ?", actor.AccountID, id).
-			Exec(ctx); err != nil {
-			return err
-		}
-		return logActivity(ctx, tx, model.NewActivity(actor, model.ActionContactDeleted, model.ResourceContact, id, nil))
-	})
+	return deleteLogged(ctx, r.db, actor, id, check, model.ActionContactDeleted, model.ResourceContact,
+		func(ctx context.Context, tx bun.Tx) error {
+			_, err := tx.NewUpdate().Model((*model.Contact)(nil)).
+				Set("introduced_by_id = NULL").
+				Set("version = version + 1").
+				Set("updated_at = clock_timestamp()").
+				Where("account_id = ? AND introduced_by_id = ?", actor.AccountID, id).
+				Exec(ctx)
+			if err != nil {
+				return err
+			}
+			// Its notes go by ON DELETE CASCADE; each gets its note.deleted entry.
+			return logCascadedNoteDeletes(ctx, tx, actor, id)
+		})
 }

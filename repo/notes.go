@@ -62,53 +62,16 @@ func (r *NoteRepo) List(ctx context.Context, accountID, contactID uuid.UUID, f m
 
 // Update applies a partial update and logs note.updated with the changed
 // fields, in one transaction, the row locked first so the precondition and
-// the write are atomic. A patch that changes nothing writes nothing.
+// the write are atomic.
 func (r *NoteRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.NotePatch, check Precondition[model.Note]) (*model.Note, error) {
-	var out *model.Note
-	err := inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
-		n, err := lockOwned(ctx, tx, actor.AccountID, id, check)
-		if err != nil {
-			return err
-		}
-		changes, err := patch.Apply(n)
-		if err != nil {
-			return err
-		}
-		out = n
-		if len(changes) == 0 {
-			return nil
-		}
-		_, err = tx.NewUpdate().Model(n).
-			Column("body").
-			Set("version = version + 1").
-			Set("updated_at = clock_timestamp()").
-			WherePK().
-			Returning("*").
-			Exec(ctx)
-		if err != nil {
-			return err
-		}
-		return logActivity(ctx, tx, model.NewActivity(actor, model.ActionNoteUpdated, model.ResourceNote, n.ID, changes))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return updateLogged(ctx, r.db, actor, id, check, patch.Apply, func(q *bun.UpdateQuery) *bun.UpdateQuery {
+		return q.Column("body")
+	}, model.ActionNoteUpdated, model.ResourceNote)
 }
 
 // Delete removes a note and logs note.deleted, in one transaction.
 func (r *NoteRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check Precondition[model.Note]) error {
-	return inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := lockOwned(ctx, tx, actor.AccountID, id, check); err != nil {
-			return err
-		}
-		if _, err := tx.NewDelete().Model((*model.Note)(nil)).
-			Where("account_id = ? AND id = ?", actor.AccountID, id).
-			Exec(ctx); err != nil {
-			return err
-		}
-		return logActivity(ctx, tx, model.NewActivity(actor, model.ActionNoteDeleted, model.ResourceNote, id, nil))
-	})
+	return deleteLogged(ctx, r.db, actor, id, check, model.ActionNoteDeleted, model.ResourceNote, nil)
 }
 
 // logCascadedNoteDeletes writes a note.deleted entry for every note of a

@@ -105,3 +105,67 @@ func listPage[T any, R pageRow[T]](ctx context.Context, db *bun.DB, p model.List
 	}
 	return page, nil
 }
+
+// updateLogged is every partial update: in one transaction it locks the row
+// (running the precondition), applies the patch, and, when something
+// changed, writes the row with a new version and logs action with the
+// changes. A patch that changes nothing writes nothing.
+func updateLogged[T any](ctx context.Context, db *bun.DB, actor model.Actor, id uuid.UUID, check Precondition[T],
+	apply func(*T) (map[string]model.Change, error), columns func(*bun.UpdateQuery) *bun.UpdateQuery,
+	action, resourceType string,
+) (*T, error) {
+	var out *T
+	err := inTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+		v, err := lockOwned(ctx, tx, actor.AccountID, id, check)
+		if err != nil {
+			return err
+		}
+		changes, err := apply(v)
+		if err != nil {
+			return err
+		}
+		out = v
+		if len(changes) == 0 {
+			return nil
+		}
+		_, err = tx.NewUpdate().Model(v).
+			Apply(columns).
+			Set("version = version + 1").
+			Set("updated_at = clock_timestamp()").
+			WherePK().
+			Returning("*").
+			Exec(ctx)
+		if err != nil {
+			return err
+		}
+		return logActivity(ctx, tx, model.NewActivity(actor, action, resourceType, id, changes))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// deleteLogged is every delete: in one transaction it locks the row
+// (running the precondition), runs before (what must go first, if
+// anything), deletes the row and logs action.
+func deleteLogged[T any](ctx context.Context, db *bun.DB, actor model.Actor, id uuid.UUID, check Precondition[T],
+	action, resourceType string, before func(context.Context, bun.Tx) error,
+) error {
+	return inTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := lockOwned(ctx, tx, actor.AccountID, id, check); err != nil {
+			return err
+		}
+		if before != nil {
+			if err := before(ctx, tx); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.NewDelete().Model((*T)(nil)).
+			Where("?TableAlias.account_id = ? AND ?TableAlias.id = ?", actor.AccountID, id).
+			Exec(ctx); err != nil {
+			return err
+		}
+		return logActivity(ctx, tx, model.NewActivity(actor, action, resourceType, id, nil))
+	})
+}
