@@ -85,6 +85,15 @@ func (r cliResult) ok(t testing.TB) cliResult {
 	return r
 }
 
+// provision migrates dsn and creates an account through the CLI, returning
+// a new key of it.
+func provision(t testing.TB, dsn, email string) string {
+	t.Helper()
+	remy(t, dsn, "migrate").ok(t)
+	remy(t, dsn, "accounts", "create", "--email", email).ok(t)
+	return strings.TrimSpace(remy(t, dsn, "keys", "create", "--account", email).ok(t).stdout)
+}
+
 var keyFormat = regexp.MustCompile(`^rmy_[0-9A-Za-z]{32,}$`)
 
 func TestCLI_AccountsAndKeys(t *testing.T) {
@@ -280,9 +289,7 @@ func (b *syncBuffer) String() string {
 func TestCLI_ServeDrainsInFlightRequestsOnSIGTERM(t *testing.T) {
 	t.Parallel()
 	dsn := newEmptyDatabase(t)
-	remy(t, dsn, "migrate").ok(t)
-	remy(t, dsn, "accounts", "create", "--email", "drain@example.com").ok(t)
-	key := strings.TrimSpace(remy(t, dsn, "keys", "create", "--account", "drain@example.com").ok(t).stdout)
+	key := provision(t, dsn, "drain@example.com")
 	cmd, base, logs := startServeProcess(t, dsn)
 
 	// A request whose body is still arriving when SIGTERM comes.

@@ -21,15 +21,20 @@ func wantETag(t testing.TB, res *response) string {
 	return tag
 }
 
+// createTagged creates a contact and returns its path and ETag.
+func (s *testServer) createTagged(t testing.TB, key string) (path, etag string) {
+	t.Helper()
+	created := s.do(t, http.MethodPost, "/api/v1/contacts", key, map[string]any{"givenName": "Ada"})
+	wantStatus(t, created, http.StatusCreated)
+	return "/api/v1/contacts/" + created.Data(t)["id"].(string), wantETag(t, created)
+}
+
 func TestContacts_ETag(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
 	a := s.newTenant(t)
 
-	created := s.do(t, http.MethodPost, "/api/v1/contacts", a.Key, map[string]any{"givenName": "Ada"})
-	wantStatus(t, created, http.StatusCreated)
-	tag := wantETag(t, created)
-	path := "/api/v1/contacts/" + created.Data(t)["id"].(string)
+	path, tag := s.createTagged(t, a.Key)
 
 	got := s.do(t, http.MethodGet, path, a.Key, nil)
 	wantStatus(t, got, http.StatusOK)
@@ -93,10 +98,7 @@ func TestContacts_IfMatch(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
 	a := s.newTenant(t)
-	created := s.do(t, http.MethodPost, "/api/v1/contacts", a.Key, map[string]any{"givenName": "Ada"})
-	wantStatus(t, created, http.StatusCreated)
-	stale := wantETag(t, created)
-	path := "/api/v1/contacts/" + created.Data(t)["id"].(string)
+	path, stale := s.createTagged(t, a.Key)
 	res := s.do(t, http.MethodPatch, path, a.Key, map[string]any{"nickname": "v2"}, header{"If-Match", stale})
 	wantStatus(t, res, http.StatusOK)
 	current := wantETag(t, res)
@@ -146,10 +148,7 @@ func TestContacts_IfMatchConcurrent(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
 	a := s.newTenant(t)
-	created := s.do(t, http.MethodPost, "/api/v1/contacts", a.Key, map[string]any{"givenName": "Ada"})
-	wantStatus(t, created, http.StatusCreated)
-	tag := wantETag(t, created)
-	path := "/api/v1/contacts/" + created.Data(t)["id"].(string)
+	path, tag := s.createTagged(t, a.Key)
 
 	const n = 20
 	var (

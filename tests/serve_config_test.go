@@ -13,9 +13,7 @@ import (
 func TestServe_Configuration(t *testing.T) {
 	t.Parallel()
 	dsn := newEmptyDatabase(t)
-	remy(t, dsn, "migrate").ok(t)
-	remy(t, dsn, "accounts", "create", "--email", "ops@example.com").ok(t)
-	key := strings.TrimSpace(remy(t, dsn, "keys", "create", "--account", "ops@example.com").ok(t).stdout)
+	key := provision(t, dsn, "ops@example.com")
 	other := strings.TrimSpace(remy(t, dsn, "keys", "create", "--account", "ops@example.com").ok(t).stdout)
 
 	redisURL := testRedisURL()
