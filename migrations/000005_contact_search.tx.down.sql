@@ -1,3 +1,8 @@
+DROP TRIGGER contacts_tags_update ON contacts;
+DROP TRIGGER contacts_tags_delete ON contacts;
+DROP TRIGGER contacts_tags_insert ON contacts;
+DROP FUNCTION remy_count_tags();
+DROP TABLE tag_counts;
 DROP TRIGGER contacts_count_delete ON contacts;
 DROP TRIGGER contacts_count_insert ON contacts;
 DROP FUNCTION remy_count_contacts();

@@ -20,18 +20,18 @@ type tagRow struct {
 }
 
 // List returns one page of the account's tags, by name, each with how many
-// contacts carry it, and how many tags there are. The tags are read from
-// contacts_search_cover_idx (account_id) INCLUDE (.., tags), an index-only
-// scan of the account's entries, not its heap.
+// contacts carry it, and how many tags there are. It reads tag_counts, which
+// triggers keep in the transaction of every contact write (migration
+// 000005), so it is exact and costs a range of that table, not a pass over
+// the account's contacts. A tag no contact carries any more sums to zero.
 func (r *TagRepo) List(ctx context.Context, accountID uuid.UUID, p model.ListParams) (model.Page[model.Tag], error) {
-	tags := r.db.NewSelect().
-		TableExpr("contacts AS c").
-		TableExpr("unnest(c.tags) AS t(name)").
-		Where("c.account_id = ?", accountID)
+	tags := r.db.NewSelect().TableExpr("tag_counts").
+		ColumnExpr("tag AS name, sum(n) AS count").
+		Where("account_id = ?", accountID).
+		GroupExpr("tag").
+		Having("sum(n) > 0")
 	var rows []tagRow
-	err := r.db.NewSelect().
-		With("tags", tags.ColumnExpr("t.name").ColumnExpr("count(*) AS count").GroupExpr("t.name")).
-		TableExpr("tags").
+	err := r.db.NewSelect().With("tags", tags).TableExpr("tags").
 		ColumnExpr("name, count, count(*) OVER () AS total").
 		OrderExpr("name").
 		Limit(int64(p.Limit)).Offset(int64(p.Offset)).
@@ -44,13 +44,8 @@ func (r *TagRepo) List(ctx context.Context, accountID uuid.UUID, p model.ListPar
 		page.Items[i], page.Total = model.Tag{Name: row.Name, Count: row.Count}, row.Total
 	}
 	if len(rows) == 0 && p.Offset > 0 {
-		err = r.db.NewSelect().
-			TableExpr("contacts AS c").
-			TableExpr("unnest(c.tags) AS t(name)").
-			ColumnExpr("count(DISTINCT t.name)").
-			Where("c.account_id = ?", accountID).
-			Scan(ctx, &page.Total)
-		if err != nil {
+		// Past the end: no row carried the total.
+		if err := r.db.NewSelect().With("tags", tags).TableExpr("tags").ColumnExpr("count(*)").Scan(ctx, &page.Total); err != nil {
 			return model.Page[model.Tag]{}, interpretError(err)
 		}
 	}

@@ -461,7 +461,7 @@ func TestContacts_ListTotalUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := s.send(http.MethodPost, "/api/v1/contacts", a.Key, map[string]any{"givenName": fmt.Sprint("C", i)})
+			res, err := s.send(http.MethodPost, "/api/v1/contacts", a.Key, map[string]any{"givenName": fmt.Sprint("C", i), "tags": []string{"busy"}})
 			if err != nil || res.Status != http.StatusCreated {
 				errs <- fmt.Errorf("create: %v %v", err, res)
 				return
@@ -499,6 +499,9 @@ func TestContacts_ListTotalUnderConcurrency(t *testing.T) {
 	}
 	if got := s.list(t, a.Key, "/api/v1/contacts"); got.Total != 20 || len(got.IDs) != 20 {
 		t.Fatalf("total %d (%d listed) after 20 deletes", got.Total, len(got.IDs))
+	}
+	if got := s.list(t, a.Key, "/api/v1/tags"); len(got.Items) != 1 || got.Items[0]["count"] != float64(20) {
+		t.Fatalf("tags after concurrent creates and deletes: %+v", got.Items)
 	}
 	if got := s.list(t, a.Key, "/api/v1/contacts?offset=500"); got.Total != 20 {
 		t.Fatalf("past the end: total %d", got.Total)
@@ -542,6 +545,16 @@ func TestTags_List(t *testing.T) {
 	got, total = get(t, f.a.Key, "?offset=10")
 	if len(got) != 0 || total != 5 {
 		t.Fatalf("past the end: got %v total %d", got, total)
+	}
+	// Counts follow every write: a PATCH that changes tags, one that leaves
+	// them alone, a delete; a tag nobody carries any more is gone.
+	wantStatus(t, f.s.do(t, http.MethodPatch, "/api/v1/contacts/"+f.ids["Ada"], f.a.Key, map[string]any{"tags": []string{"vip", "Poetry"}}), http.StatusOK)
+	wantStatus(t, f.s.do(t, http.MethodPatch, "/api/v1/contacts/"+f.ids["Alan"], f.a.Key, map[string]any{"tags": []string{}}), http.StatusOK)
+	wantStatus(t, f.s.do(t, http.MethodPatch, "/api/v1/contacts/"+f.ids["Grace"], f.a.Key, map[string]any{"jobTitle": "Rear admiral"}), http.StatusOK)
+	wantStatus(t, f.s.do(t, http.MethodDelete, "/api/v1/contacts/"+f.ids["José"], f.a.Key, nil), http.StatusOK)
+	got, total = get(t, f.a.Key, "")
+	if want := []tag{{"admiral", 1}, {"crypto", 1}, {"navy", 1}, {"poetry", 1}, {"vip", 1}}; !slices.Equal(got, want) || total != 5 {
+		t.Fatalf("after writes: got %v total %d, want %v", got, total, want)
 	}
 	// The other account sees its own tags only.
 	got, total = get(t, f.other.Key, "")
