@@ -29,6 +29,14 @@ func (f ContactFilter) Filtered() bool {
 	return len(f.Terms) > 0 || len(f.Tags) > 0 || f.IntroducedByID != uuid.Nil || !f.UpdatedSince.IsZero()
 }
 
+// OnlyTag is the tag when one tag is the whole filter, else "".
+func (f ContactFilter) OnlyTag() string {
+	if len(f.Tags) == 1 && len(f.Terms) == 0 && f.IntroducedByID == uuid.Nil && f.UpdatedSince.IsZero() {
+		return f.Tags[0]
+	}
+	return ""
+}
+
 // ContactSortKey is a field contacts can be ordered by.
 type ContactSortKey string
 

@@ -100,9 +100,10 @@ func contactFilter(accountID uuid.UUID, f model.ContactFilter) func(*bun.SelectQ
 // order, and the count of all that match.
 //
 // The page and its total come from one statement, so one snapshot. The
-// total is a scalar subquery planned on its own: unfiltered, it sums the
-// account's contact_counts (kept by triggers in the writing transaction)
-// instead of counting 100,000 rows; filtered, it counts with whichever index
+// total is a scalar subquery planned on its own: unfiltered (or filtered by
+// one tag alone), it sums the account's contact_counts (tag_counts), kept by
+// triggers in the writing transaction, instead of counting 100,000 rows;
+// otherwise it counts with whichever index
 // suits the filter, while the page walks the sort key's index and stops
 // after limit rows. (count(*) OVER () would make every page read, and
 // buffer, every match.) Bun sends the statement as text with its arguments
@@ -110,10 +111,19 @@ func contactFilter(accountID uuid.UUID, f model.ContactFilter) func(*bun.SelectQ
 // plan, which cannot see how common a term is, never applies.
 func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.ContactFilter) (model.Page[model.Contact], error) {
 	filter := contactFilter(accountID, f)
-	total := r.db.NewSelect().TableExpr("contact_counts").
-		ColumnExpr("coalesce(sum(n), 0)").
-		Where("account_id = ?", accountID)
-	if f.Filtered() {
+	var total *bun.SelectQuery
+	switch {
+	case !f.Filtered():
+		total = r.db.NewSelect().TableExpr("contact_counts").
+			ColumnExpr("coalesce(sum(n), 0)").
+			Where("account_id = ?", accountID)
+	case f.OnlyTag() != "":
+		// One tag and nothing else: the count GET /api/v1/tags shows, kept
+		// by the same kind of trigger.
+		total = r.db.NewSelect().TableExpr("tag_counts").
+			ColumnExpr("coalesce(sum(n), 0)").
+			Where("account_id = ? AND tag = ?", accountID, f.OnlyTag())
+	default:
 		total = r.db.NewSelect().TableExpr("contacts AS c").ColumnExpr("count(*)").Apply(filter)
 	}
 	var rows []contactRow

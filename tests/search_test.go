@@ -556,6 +556,12 @@ func TestTags_List(t *testing.T) {
 	if want := []tag{{"admiral", 1}, {"crypto", 1}, {"navy", 1}, {"poetry", 1}, {"vip", 1}}; !slices.Equal(got, want) || total != 5 {
 		t.Fatalf("after writes: got %v total %d, want %v", got, total, want)
 	}
+	// A one-tag list takes its total from the same counts.
+	for tag, n := range map[string]int{"vip": 1, "math": 0, "poetry": 1, "crypto": 1} {
+		if l := f.s.list(t, f.a.Key, contactsQuery("tag", tag)); l.Total != n || len(l.IDs) != n {
+			t.Fatalf("tag=%s after writes: total %d, %d listed, want %d", tag, l.Total, len(l.IDs), n)
+		}
+	}
 	// The other account sees its own tags only.
 	got, total = get(t, f.other.Key, "")
 	if !slices.Equal(got, []tag{{"navy", 1}, {"secret", 1}, {"vip", 2}}) || total != 3 {
