@@ -98,7 +98,7 @@ func newSearchFixture(t *testing.T) *searchFixture {
 	add("Percent", map[string]any{"givenName": "Percent", "company": "100% Pure"})
 	add("Under", map[string]any{"givenName": "Under", "company": "snake_case Ltd"})
 	add("Slash", map[string]any{"givenName": "Slash", "company": `Back\slash Inc`})
-	add("Zoë", map[string]any{"givenName": "Zoë", "nickname": "Zed"})
+	add("Zoë", map[string]any{"givenName": "Zoë", "nickname": "Zed", "tags": []string{`Odd,"Tag"\ {x}`}})
 	add("Nameless", map[string]any{"familyName": "Xavier"}) // no givenName, no company
 	// Look-alikes in another account: same names, same tags.
 	f.otherGrace = s.createContact(t, f.other.Key, map[string]any{"givenName": "Grace", "familyName": "Hopper",
@@ -187,6 +187,8 @@ func TestContacts_ListFilters(t *testing.T) {
 			{[]string{"vip", "crypto"}, nil},
 			{[]string{"secret"}, nil}, // only another account's contact carries it
 			{[]string{"vi"}, nil},     // whole tags, not prefixes
+			{[]string{`odd,"tag"\ {x}`}, []string{"Zoë"}},
+			{[]string{"odd"}, nil},
 		} {
 			var params []string
 			for _, tag := range tt.tags {
@@ -533,17 +535,17 @@ func TestTags_List(t *testing.T) {
 		}
 		return out, int(body["total"].(float64))
 	}
-	want := []tag{{"admiral", 1}, {"crypto", 2}, {"math", 2}, {"navy", 1}, {"vip", 2}}
+	want := []tag{{"admiral", 1}, {"crypto", 2}, {"math", 2}, {"navy", 1}, {`odd,"tag"\ {x}`, 1}, {"vip", 2}}
 	got, total := get(t, f.a.Key, "")
-	if !slices.Equal(got, want) || total != 5 {
-		t.Fatalf("got %v total %d, want %v total 5", got, total, want)
+	if !slices.Equal(got, want) || total != 6 {
+		t.Fatalf("got %v total %d, want %v total 6", got, total, want)
 	}
 	got, total = get(t, f.a.Key, "?limit=2&offset=2")
-	if !slices.Equal(got, want[2:4]) || total != 5 {
+	if !slices.Equal(got, want[2:4]) || total != 6 {
 		t.Fatalf("page: got %v total %d", got, total)
 	}
 	got, total = get(t, f.a.Key, "?offset=10")
-	if len(got) != 0 || total != 5 {
+	if len(got) != 0 || total != 6 {
 		t.Fatalf("past the end: got %v total %d", got, total)
 	}
 	// Counts follow every write: a PATCH that changes tags, one that leaves
@@ -553,7 +555,7 @@ func TestTags_List(t *testing.T) {
 	wantStatus(t, f.s.do(t, http.MethodPatch, "/api/v1/contacts/"+f.ids["Grace"], f.a.Key, map[string]any{"jobTitle": "Rear admiral"}), http.StatusOK)
 	wantStatus(t, f.s.do(t, http.MethodDelete, "/api/v1/contacts/"+f.ids["José"], f.a.Key, nil), http.StatusOK)
 	got, total = get(t, f.a.Key, "")
-	if want := []tag{{"admiral", 1}, {"crypto", 1}, {"navy", 1}, {"poetry", 1}, {"vip", 1}}; !slices.Equal(got, want) || total != 5 {
+	if want := []tag{{"admiral", 1}, {"crypto", 1}, {"navy", 1}, {`odd,"tag"\ {x}`, 1}, {"poetry", 1}, {"vip", 1}}; !slices.Equal(got, want) || total != 6 {
 		t.Fatalf("after writes: got %v total %d, want %v", got, total, want)
 	}
 	// A one-tag list takes its total from the same counts.
