@@ -103,9 +103,8 @@ func contactFilter(accountID uuid.UUID, f model.ContactFilter) func(*bun.SelectQ
 // total is a scalar subquery planned on its own: unfiltered (or filtered by
 // one tag alone), it sums the account's contact_counts (tag_counts), kept by
 // triggers in the writing transaction, instead of counting 100,000 rows;
-// otherwise it counts with whichever index
-// suits the filter, while the page walks the sort key's index and stops
-// after limit rows. (count(*) OVER () would make every page read, and
+// otherwise it counts with whichever index suits the filter, while the page
+// walks the sort key's index and stops after limit rows. (count(*) OVER () would make every page read, and
 // buffer, every match.) Bun sends the statement as text with its arguments
 // inlined, unprepared, so each one gets a plan for its own values: a generic
 // plan, which cannot see how common a term is, never applies.
@@ -141,8 +140,8 @@ func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.Con
 	for i, row := range rows {
 		page.Items[i], page.Total = row.Contact, row.Total
 	}
-	if len(rows) == 0 {
-		// Past the end (or nothing matches): no row carried the total.
+	if len(rows) == 0 && f.Offset > 0 {
+		// Past the end: no row carried the total.
 		if err := total.Scan(ctx, &page.Total); err != nil {
 			return model.Page[model.Contact]{}, interpretError(err)
 		}
