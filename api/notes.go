@@ -145,9 +145,9 @@ func (s *server) registerNotes() {
 		Body NoteInput
 	}) (*noteResponse, error) {
 		var patch model.NotePatch
-	if in.Body.Body != nil {
-		patch.Body = model.Some(*in.Body.Body)
-	}
+		if in.Body.Body != nil {
+			patch.Body = model.Some(*in.Body.Body)
+		}
 		n, err := s.notes.Update(ctx, actor(ctx), in.ID, patch, precondition(in.IfMatchParam, noteETag))
 		if err != nil {
 			return nil, problem(err, "Note")
