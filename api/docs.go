@@ -11,7 +11,11 @@ import (
 // mountDocs serves Swagger UI at /docs from assets embedded in the binary
 // (the swgui module), so the page makes no request to any other host.
 func mountDocs(r chi.Router) {
-	docs := v5emb.NewWithConfig(swgui.Config{HideCurl: false})("Remy API", "/openapi.json", "/docs/")
+	docs := v5emb.NewWithConfig(swgui.Config{
+		HideCurl: false,
+		// swgui hides the Schemas section by default (-1); show it, collapsed.
+		SettingsUI: map[string]string{"defaultModelsExpandDepth": "1"},
+	})("Remy API", "/openapi.json", "/docs/")
 	r.Method(http.MethodGet, "/docs", docs)
 	r.Method(http.MethodGet, "/docs/*", docs)
 }

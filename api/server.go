@@ -135,6 +135,7 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 	// operations that take one) the Idempotency-Key.
 	s.api.UseMiddleware(s.authenticate, s.rateLimit, s.idempotency)
 	s.routes()
+	documentEnums(s.api.OpenAPI())
 	mountDocs(router)
 	return router
 }
@@ -164,8 +165,15 @@ func (s *server) humaConfig() huma.Config {
 			Type:         "http",
 			Scheme:       "bearer",
 			BearerFormat: "rmy_<key>",
-			Description:  "An API key created in Settings → API Keys (or `remy keys create`).",
+			Description:  "An API key, made on the server with `remy keys create --account EMAIL [--name NAME]` (`remy dev` prints a demo key); send it as `Authorization: Bearer rmy_…`.",
 		},
+	}
+	cfg.Tags = []*huma.Tag{
+		{Name: "Contacts", Description: "People in the account's contact book."},
+		{Name: "Notes", Description: "Free text attached to one contact."},
+		{Name: "Activity", Description: "The Activity Log: one entry per change, for auditing and polling."},
+		{Name: "Export", Description: "Everything the account owns, as JSON, CSV or a zip of CSV files."},
+		{Name: "Operations", Description: "Liveness and readiness probes for load balancers and orchestrators; no API key."},
 	}
 	return cfg
 }

@@ -46,7 +46,7 @@ Configuration comes from the environment (see the README for the full table):
   DATABASE_URL           Postgres connection string (required, except for 'remy dev')
   REMY_ADDR              listen address (default :8080)
   REMY_LOG_LEVEL         debug, info, warn or error (default info)
-  REMY_PUBLIC_URL        base URL clients use, shown in /openapi.json (default http://localhost:8080)
+  REMY_PUBLIC_URL        base URL clients use, shown in /openapi.json (default: the listen address, e.g. http://localhost:8080)
   REMY_TRUSTED_PROXIES   comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed
   REMY_RATE_LIMIT_RPS    sustained requests per second per API key (default 10; 0 disables)
   REMY_RATE_LIMIT_BURST  burst size per API key (default 50)
@@ -155,8 +155,20 @@ func (c *cli) serveCommand() *cobra.Command {
 // serve runs the HTTP server until ctx is done, then drains it. ready, if
 // not nil, is called with the bound address once the server accepts.
 func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, ready func(addr string)) error {
+	// Listen first, so that without REMY_PUBLIC_URL the document can name
+	// the address really bound (REMY_ADDR=127.0.0.1:0 included) and /docs
+	// "Try it out" reaches this server.
+	ln, err := net.Listen("tcp", c.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	publicURL := c.cfg.PublicURL
+	if publicURL == "" {
+		publicURL = "http://" + hostPort(ln.Addr().String())
+	}
 	cfg := api.Config{
-		PublicURL:      c.cfg.PublicURL,
+		PublicURL:      publicURL,
 		TrustedProxies: c.cfg.TrustedProxies,
 		Version:        version,
 		RateLimitRPS:   c.cfg.RateLimitRPS,
@@ -190,10 +202,6 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 			log.Info("purged expired idempotency keys", "deleted", deleted)
 		}
 	})
-	ln, err := net.Listen("tcp", c.cfg.Addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
