@@ -319,6 +319,13 @@ func documentErrorExamples(oapi *huma.OpenAPI, op *huma.Operation) {
 		if resp.Headers == nil {
 			resp.Headers = map[string]*huma.Param{}
 		}
+		for _, h := range resp.Headers {
+			// Huma puts an output header's doc tag on its schema; clients
+			// and renderers read the header's own description.
+			if h.Description == "" && h.Schema != nil {
+				h.Description, h.Schema.Description = h.Schema.Description, ""
+			}
+		}
 		resp.Headers["X-Request-Id"] = headerRequestID
 		if authenticated {
 			resp.Headers["RateLimit-Policy"] = headerRateLimitPolicy
