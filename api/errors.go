@@ -415,25 +415,3 @@ func writeHumaError(ctx huma.Context, err error) {
 	ctx.SetStatus(e.status)
 	_ = json.NewEncoder(ctx.BodyWriter()).Encode(e)
 }
-
-// documentEnums gives the Activity Log's closed sets their enums from
-// model's lists, so a new action or auth method cannot be left out of the
-// document.
-func documentEnums(oapi *huma.OpenAPI) {
-	activity := oapi.Components.Schemas.Map()["Activity"]
-	if activity == nil {
-		return
-	}
-	for name, values := range map[string][]string{
-		"action":       model.Actions,
-		"resourceType": model.ResourceTypes,
-		"authMethod":   model.AuthMethods,
-	} {
-		enum := make([]any, len(values))
-		for i, v := range values {
-			enum[i] = v
-		}
-		activity.Properties[name].Enum = enum
-		activity.Properties[name].PrecomputeMessages()
-	}
-}

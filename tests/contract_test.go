@@ -20,6 +20,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/remy-crm/remy/api"
 )
 
 // The contract check: every response any test gets from a server started by
@@ -403,5 +405,46 @@ func TestContract_CatchesDrift(t *testing.T) {
 				t.Fatalf("check = %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// Every operation of the document, driven into the errors every operation
+// shares (401, 400 on a malformed path id, 422 on an unknown parameter, 429,
+// 405 on its path), so that their declarations are held to real responses
+// for all of them, not only for the operations other tests happen to use.
+func TestContract_CommonErrorsOfEveryOperation(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	// One token per key, refilled in 1000 s: a key's second request is a 429.
+	limited := newServer(t, func(c *api.Config) { c.RateLimitRPS, c.RateLimitBurst = 0.001, 1 })
+	a := s.newTenant(t)
+	for _, path := range theContract.doc.Paths.InMatchingOrder() {
+		item := theContract.doc.Paths.Value(path)
+		concrete := strings.NewReplacer("{id}", "not-a-uuid", "{contactId}", "not-a-uuid").Replace(path)
+		t.Run("405 "+path, func(t *testing.T) {
+			res := s.do(t, http.MethodPut, concrete, "", nil)
+			wantError(t, res, http.StatusMethodNotAllowed, "Method not allowed")
+		})
+		for method, op := range item.Operations() {
+			if !strings.HasPrefix(path, "/api/") {
+				continue
+			}
+			t.Run(op.OperationID, func(t *testing.T) {
+				wantError(t, s.do(t, method, concrete, "", nil), http.StatusUnauthorized, "Missing Authorization header")
+				if concrete != path {
+					wantError(t, s.do(t, method, concrete, a.Key, nil), http.StatusBadRequest, "")
+				}
+				uuidPath := strings.NewReplacer("not-a-uuid", "0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11").Replace(concrete)
+				fieldErrors(t, s.do(t, method, uuidPath+"?bogus=1", a.Key, nil))
+
+				key := limited.newTenant(t).Key
+				limited.do(t, method, uuidPath, key, nil)
+				res := limited.do(t, method, uuidPath, key, nil)
+				wantStatus(t, res, http.StatusTooManyRequests)
+				if res.Header.Get("Retry-After") == "" {
+					t.Fatal("429 without Retry-After")
+				}
+			})
+		}
 	}
 }
