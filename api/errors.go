@@ -319,6 +319,13 @@ func documentErrorExamples(oapi *huma.OpenAPI, op *huma.Operation) {
 		if resp.Headers == nil {
 			resp.Headers = map[string]*huma.Param{}
 		}
+		for _, h := range resp.Headers {
+			// Huma puts an output header's doc tag on its schema; clients
+			// and renderers read the header's own description.
+			if h.Description == "" && h.Schema != nil {
+				h.Description, h.Schema.Description = h.Schema.Description, ""
+			}
+		}
 		resp.Headers["X-Request-Id"] = headerRequestID
 		if authenticated {
 			resp.Headers["RateLimit-Policy"] = headerRateLimitPolicy
@@ -407,26 +414,4 @@ func writeHumaError(ctx huma.Context, err error) {
 	ctx.SetHeader("Content-Type", "application/json")
 	ctx.SetStatus(e.status)
 	_ = json.NewEncoder(ctx.BodyWriter()).Encode(e)
-}
-
-// documentEnums gives the Activity Log's closed sets their enums from
-// model's lists, so a new action or auth method cannot be left out of the
-// document.
-func documentEnums(oapi *huma.OpenAPI) {
-	activity := oapi.Components.Schemas.Map()["Activity"]
-	if activity == nil {
-		return
-	}
-	for name, values := range map[string][]string{
-		"action":       model.Actions,
-		"resourceType": model.ResourceTypes,
-		"authMethod":   model.AuthMethods,
-	} {
-		enum := make([]any, len(values))
-		for i, v := range values {
-			enum[i] = v
-		}
-		activity.Properties[name].Enum = enum
-		activity.Properties[name].PrecomputeMessages()
-	}
 }

@@ -13,7 +13,7 @@ import (
 // NoteInput is the body of POST (body required) and PATCH (body optional,
 // never null: a note cannot be emptied, only deleted).
 type NoteInput struct {
-	Body *string `json:"body,omitempty" minLength:"1" maxLength:"10000" doc:"1–10,000 characters, not only whitespace; stored exactly as sent." example:"Met at the Analytical Society; loves poetry."`
+	Body Nullable[string] `json:"body,omitempty" nullable:"false" minLength:"1" maxLength:"10000" doc:"1–10,000 characters, not only whitespace; stored exactly as sent." example:"Met at the Analytical Society; loves poetry."`
 }
 
 // NoteCreateInput is the body of POST: the same field, required.
@@ -144,10 +144,7 @@ func (s *server) registerNotes() {
 		IfMatchParam
 		Body NoteInput
 	}) (*noteResponse, error) {
-		var patch model.NotePatch
-		if in.Body.Body != nil {
-			patch.Body = model.Some(*in.Body.Body)
-		}
+		patch := model.NotePatch{Body: optional(in.Body.Body, same)}
 		n, err := s.notes.Update(ctx, actor(ctx), in.ID, patch, precondition(in.IfMatchParam, noteETag))
 		if err != nil {
 			return nil, problem(err, "Note")

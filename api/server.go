@@ -199,3 +199,25 @@ per account): a retry replays the first response with ` + "`Idempotent-Replayed:
 Rate limits: a token bucket per API key; every response says where you stand in
 ` + "`RateLimit-Policy`" + ` and ` + "`RateLimit`" + ` (draft-ietf-httpapi-ratelimit-headers-10), and a 429 says
 when to come back in ` + "`Retry-After`" + `.`
+
+// documentEnums gives the Activity Log's closed sets their enums from
+// model's lists, so a new action or auth method cannot be left out of the
+// document.
+func documentEnums(oapi *huma.OpenAPI) {
+	activity := oapi.Components.Schemas.Map()["Activity"]
+	if activity == nil {
+		return
+	}
+	for name, values := range map[string][]string{
+		"action":       model.Actions,
+		"resourceType": model.ResourceTypes,
+		"authMethod":   model.AuthMethods,
+	} {
+		enum := make([]any, len(values))
+		for i, v := range values {
+			enum[i] = v
+		}
+		activity.Properties[name].Enum = enum
+		activity.Properties[name].PrecomputeMessages()
+	}
+}
