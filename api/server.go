@@ -137,6 +137,7 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 	s.routes()
 	documentEnums(s.api.OpenAPI())
 	mountDocs(router)
+	mountDowngrade(router, s.api.OpenAPI())
 	return router
 }
 

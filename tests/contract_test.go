@@ -127,26 +127,41 @@ var transportHeaders = []string{"Content-Type", "Content-Length", "Date", "Trans
 const maxCheckedBody = 8 << 20
 
 // wrap returns handler with every response checked against the contract;
-// failures are reported on t.
+// failures are reported on t. The check runs after the response is sent,
+// off the request's path, so it cannot slow the server down (timing tests,
+// rate limits); t's cleanup waits for the checks of all its responses.
 func (c *contract) wrap(t testing.TB, handler http.Handler) http.Handler {
+	var pending sync.WaitGroup
+	t.Cleanup(pending.Wait) // registered before the server's Close, so it runs after it
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := r.Clone(context.WithoutCancel(r.Context()))
-		rec := &teeWriter{ResponseWriter: w}
-		handler.ServeHTTP(rec, r)
+		tee := &teeWriter{ResponseWriter: w}
+		handler.ServeHTTP(tee, r)
 		// An aborted response (a panic with http.ErrAbortHandler) never
 		// gets here: the client sees a broken transfer, not a response.
-		op, err := c.check(req, rec)
-		c.record(op, rec.status())
-		if err != nil {
-			t.Errorf("OpenAPI contract: %s %s → %d: %v", req.Method, req.URL.RequestURI(), rec.status(), err)
-		}
+		res := &captured{code: tee.status(), header: w.Header().Clone(), body: bytes.Clone(tee.body.Bytes()), truncated: tee.truncated}
+		pending.Go(func() {
+			op, err := c.check(req, res)
+			c.record(op, res.code)
+			if err != nil {
+				t.Errorf("OpenAPI contract: %s %s → %d: %v", req.Method, req.URL.RequestURI(), res.code, err)
+			}
+		})
 	})
+}
+
+// captured is one response as the client got it.
+type captured struct {
+	code      int
+	header    http.Header
+	body      []byte
+	truncated bool
 }
 
 // check holds one response to the document and names the operation it
 // was held to.
-func (c *contract) check(req *http.Request, rec *teeWriter) (string, error) {
-	status := rec.status()
+func (c *contract) check(req *http.Request, rec *captured) (string, error) {
+	status := rec.code
 	route, pathParams, err := c.router.FindRoute(req)
 	if err != nil {
 		return c.checkUnrouted(req, rec, status)
@@ -154,25 +169,25 @@ func (c *contract) check(req *http.Request, rec *teeWriter) (string, error) {
 	return route.Operation.OperationID, c.checkRouted(req, rec, route, pathParams)
 }
 
-func (c *contract) checkRouted(req *http.Request, rec *teeWriter, route *routers.Route, pathParams map[string]string) error {
-	status := rec.status()
+func (c *contract) checkRouted(req *http.Request, rec *captured, route *routers.Route, pathParams map[string]string) error {
+	status := rec.code
 	respRef := route.Operation.Responses.Status(status)
 	if respRef == nil || respRef.Value == nil {
 		return fmt.Errorf("status %d is not declared for %s", status, route.Operation.OperationID)
 	}
-	if err := checkHeaders(rec.Header(), respRef.Value); err != nil {
+	if err := checkHeaders(rec.header, respRef.Value); err != nil {
 		return err
 	}
-	if err := checkMediaType(rec.Header(), respRef.Value, rec.body.Len()); err != nil {
+	if err := checkMediaType(rec.header, respRef.Value, len(rec.body)); err != nil {
 		return err
 	}
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: route, Options: c.opts},
 		Status:                 status,
-		Header:                 rec.Header(),
+		Header:                 rec.header,
 		Options:                c.opts,
 	}
-	mt, _, _ := mime.ParseMediaType(rec.Header().Get("Content-Type"))
+	mt, _, _ := mime.ParseMediaType(rec.header.Get("Content-Type"))
 	if mt != "application/json" || rec.truncated {
 		// Binary bodies (CSV, zip) are checked by media type above; their
 		// content is the export tests' business.
@@ -180,13 +195,13 @@ func (c *contract) checkRouted(req *http.Request, rec *teeWriter, route *routers
 		opts.ExcludeResponseBody = true
 		in.Options = &opts
 	}
-	in.SetBodyBytes(rec.body.Bytes())
+	in.SetBodyBytes(rec.body)
 	return openapi3filter.ValidateResponse(context.Background(), in)
 }
 
 // checkUnrouted covers requests that match no operation: the router's own
 // 404 and 405, and the document and docs pages themselves.
-func (c *contract) checkUnrouted(req *http.Request, rec *teeWriter, status int) (string, error) {
+func (c *contract) checkUnrouted(req *http.Request, rec *captured, status int) (string, error) {
 	p := req.URL.Path
 	if p == "/docs" || strings.HasPrefix(p, "/docs/") || strings.HasPrefix(p, "/openapi") || strings.HasPrefix(p, "/schemas/") {
 		return "(document)", nil
@@ -203,10 +218,10 @@ func (c *contract) checkUnrouted(req *http.Request, rec *teeWriter, status int) 
 				if resp == nil {
 					return id, fmt.Errorf("405 is not declared for %s", id)
 				}
-				if err := checkHeaders(rec.Header(), resp.Value); err != nil {
+				if err := checkHeaders(rec.header, resp.Value); err != nil {
 					return id, err
 				}
-				return id, checkMediaType(rec.Header(), resp.Value, rec.body.Len())
+				return id, checkMediaType(rec.header, resp.Value, len(rec.body))
 			}
 		}
 		return "(no operation)", fmt.Errorf("405 for a path the document does not have")
@@ -395,11 +410,7 @@ func TestContract_CatchesDrift(t *testing.T) {
 		{"media type not declared", http.MethodGet, "/api/v1/export", 200, http.Header{"Content-Type": {"application/octet-stream"}}, `xx`, "not among the declared"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := &teeWriter{ResponseWriter: httptest.NewRecorder(), code: tt.status}
-			for k, v := range tt.header {
-				rec.Header()[k] = v
-			}
-			rec.body.WriteString(tt.body)
+			rec := &captured{code: tt.status, header: tt.header, body: []byte(tt.body)}
 			_, err := c.check(httptest.NewRequest(tt.method, tt.path, nil), rec)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("check = %v, want an error containing %q", err, tt.want)

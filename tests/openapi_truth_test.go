@@ -1,12 +1,15 @@
 package tests
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/remy-crm/remy/model"
 )
@@ -306,5 +309,21 @@ func TestContacts_NullLabel(t *testing.T) {
 	})
 	if fmt.Sprint(c["emails"], c["phones"]) != "[map[label: value:ada@example.com]] [map[label: value:+44 1234]]" {
 		t.Fatalf("labels: %v %v", c["emails"], c["phones"])
+	}
+}
+
+// Tools that read only OpenAPI 3.0 get Huma's downgrade: it must be a valid
+// document too.
+func TestOpenAPI_Downgrade30IsValid(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	res := s.do(t, http.MethodGet, "/openapi-3.0.json", "", nil)
+	wantStatus(t, res, http.StatusOK)
+	doc, err := openapi3.NewLoader().LoadFromData(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("/openapi-3.0.json: %v", err)
 	}
 }
