@@ -14,13 +14,13 @@ import (
 // EmailInput is one email address of a contact.
 type EmailInput struct {
 	Value string `json:"value" format:"email" maxLength:"254" doc:"A plain address, no display name." example:"ada@example.com"`
-	Label string `json:"label,omitempty" maxLength:"50" doc:"Free text such as work or home." example:"work"`
+	Label string `json:"label,omitempty" maxLength:"50" nullable:"true" doc:"Free text such as work or home; absent, null and blank all mean no label." example:"work"`
 }
 
 // PhoneInput is one phone number of a contact.
 type PhoneInput struct {
 	Value string `json:"value" minLength:"1" maxLength:"50" example:"+44 20 7946 0018"`
-	Label string `json:"label,omitempty" maxLength:"50" example:"mobile"`
+	Label string `json:"label,omitempty" maxLength:"50" nullable:"true" doc:"Free text such as mobile; absent, null and blank all mean no label." example:"mobile"`
 }
 
 // ContactInput is the body of POST and PATCH. On POST every field is
@@ -35,8 +35,8 @@ type ContactInput struct {
 	Emails         Nullable[[]EmailInput] `json:"emails,omitempty" maxItems:"20" doc:"Replaces the whole list."`
 	Phones         Nullable[[]PhoneInput] `json:"phones,omitempty" maxItems:"20" doc:"Replaces the whole list."`
 	Birthday       Nullable[string]       `json:"birthday,omitempty" format:"date" doc:"YYYY-MM-DD, a real date." example:"1815-12-10"`
-	Tags           Nullable[[]string]     `json:"tags,omitempty" maxItems:"50" doc:"1–50 characters each; stored trimmed, lower-cased and de-duplicated, order kept." example:"[\"friends\",\"london\"]"`
-	IntroducedByID Nullable[string]       `json:"introducedById,omitempty" format:"uuid" doc:"Another contact of this account who introduced this one." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
+	Tags           Nullable[[]string]     `json:"tags,omitempty" maxItems:"50" minLength:"1" maxLength:"50" doc:"1–50 characters each; stored trimmed, lower-cased and de-duplicated, order kept." example:"[\"friends\",\"london\"]"`
+	IntroducedByID Nullable[uuid.UUID]    `json:"introducedById,omitempty" format:"uuid" doc:"Another contact of this account who introduced this one." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
 }
 
 func (in ContactInput) patch() model.ContactPatch {
@@ -50,7 +50,7 @@ func (in ContactInput) patch() model.ContactPatch {
 		Phones:         optional(in.Phones, phonesToModel),
 		Birthday:       optional(in.Birthday, func(s string) model.Date { d, _ := model.ParseDate(s); return d }),
 		Tags:           optional(in.Tags, same),
-		IntroducedByID: optional(in.IntroducedByID, uuid.MustParse), // format:"uuid" validated it
+		IntroducedByID: optional(in.IntroducedByID, same),
 	}
 }
 
@@ -106,7 +106,7 @@ func (p ContactListParams) filter() (model.ContactFilter, error) {
 
 // ContactIDParam is the {id} of a contact URL.
 type ContactIDParam struct {
-	ID string `path:"id" format:"uuid" doc:"The contact's id." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
+	ID uuid.UUID `path:"id" format:"uuid" doc:"The contact's id." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
 }
 
 type contactData struct {
@@ -141,7 +141,7 @@ type contactListResponse struct {
 
 // Deleted is the body of a successful DELETE.
 type Deleted struct {
-	ID      uuid.UUID `json:"id"`
+	ID      uuid.UUID `json:"id" format:"uuid" readOnly:"true"`
 	Deleted bool      `json:"deleted" example:"true"`
 }
 
@@ -227,7 +227,7 @@ func (s *server) registerContacts() {
 		ContactIDParam
 		IfNoneMatchParam
 	}) (*contactResponse, error) {
-		c, err := s.contacts.Get(ctx, accountID(ctx), uuid.MustParse(in.ID))
+		c, err := s.contacts.Get(ctx, accountID(ctx), in.ID)
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
@@ -251,7 +251,7 @@ func (s *server) registerContacts() {
 		IfMatchParam
 		Body ContactInput
 	}) (*contactResponse, error) {
-		c, err := s.contacts.Update(ctx, actor(ctx), uuid.MustParse(in.ID), in.Body.patch(), precondition(in.IfMatchParam, contactETag))
+		c, err := s.contacts.Update(ctx, actor(ctx), in.ID, in.Body.patch(), precondition(in.IfMatchParam, contactETag))
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
@@ -271,7 +271,7 @@ func (s *server) registerContacts() {
 		ContactIDParam
 		IfMatchParam
 	}) (*deletedResponse, error) {
-		id := uuid.MustParse(in.ID)
+		id := in.ID
 		if err := s.contacts.Delete(ctx, actor(ctx), id, precondition(in.IfMatchParam, contactETag)); err != nil {
 			return nil, problem(err, "Contact")
 		}
