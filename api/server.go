@@ -178,6 +178,7 @@ func (s *server) humaConfig() huma.Config {
 		{Name: "Contacts", Description: "People in the account's contact book."},
 		{Name: "Notes", Description: "Free text attached to one contact."},
 		{Name: "Activity", Description: "The Activity Log: one entry per change, for auditing and polling."},
+		{Name: "Tags", Description: "The tags the account's contacts carry, with counts; tags are set through the contact resource."},
 		{Name: "Export", Description: "Everything the account owns, as JSON, CSV or a zip of CSV files."},
 		{Name: "Operations", Description: "Liveness and readiness probes for load balancers and orchestrators; no API key."},
 	}
