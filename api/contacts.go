@@ -133,7 +133,7 @@ func deleted(id uuid.UUID) *deletedResponse {
 }
 
 // Statuses every authenticated operation can answer besides its own.
-var authErrors = []int{http.StatusUnauthorized, http.StatusTooManyRequests}
+var authErrors = []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests}
 
 func errs(statuses ...int) []int { return append(statuses, authErrors...) }
 
@@ -145,7 +145,7 @@ func (s *server) registerContacts() {
 		Summary:     "List contacts",
 		Description: "Returns a page of the account's contacts, newest first, and the total count before pagination.",
 		Tags:        []string{"Contacts"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeContactsRead),
 		Errors:      errs(http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *struct{ ListParams }) (*contactListResponse, error) {
 		page, err := s.contacts.List(ctx, accountID(ctx), model.ContactFilter{ListParams: in.model()})
@@ -164,7 +164,7 @@ func (s *server) registerContacts() {
 		Summary:       "Create a contact",
 		Description:   "Creates a contact. It needs at least one of givenName, familyName, nickname, company or an email.",
 		Tags:          []string{"Contacts"},
-		Security:      bearer,
+		Security:      requireScope(model.ScopeContactsWrite),
 		DefaultStatus: http.StatusCreated,
 		Errors:        errs(http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *struct {
@@ -191,7 +191,7 @@ func (s *server) registerContacts() {
 		Summary:     "Get a contact",
 		Description: "Returns one contact. Another account's contact is a 404, exactly like a missing one.",
 		Tags:        []string{"Contacts"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeContactsRead),
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
 		Responses:   notModifiedResponse(),
 	}, func(ctx context.Context, in *struct {
@@ -215,7 +215,7 @@ func (s *server) registerContacts() {
 		Summary:     "Update a contact",
 		Description: "Partial update: absent fields are unchanged, null clears a field, lists are replaced whole.",
 		Tags:        []string{"Contacts"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeContactsWrite),
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *struct {
 		ContactIDParam
@@ -236,7 +236,7 @@ func (s *server) registerContacts() {
 		Summary:     "Delete a contact",
 		Description: "Deletes a contact and its notes. Contacts it introduced keep existing, with introducedById cleared.",
 		Tags:        []string{"Contacts"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeContactsWrite),
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusPreconditionFailed),
 	}, func(ctx context.Context, in *struct {
 		ContactIDParam

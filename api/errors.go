@@ -209,6 +209,7 @@ func documentErrorExamples(_ *huma.OpenAPI, op *huma.Operation) {
 	examples := map[int]map[string]*Error{
 		400: {"malformed": {Message: "Malformed JSON: unexpected end of JSON input"}},
 		401: {"missing": {Message: msgMissingAuth}, "invalid": {Message: msgInvalidKey}},
+		403: {"missingScope": {Message: forbiddenMessage(missingScope(op, nil))}},
 		404: {"notFound": {Message: resource + " not found"}},
 		409: {"conflict": {Message: "A request with this Idempotency-Key is still in progress; retry shortly"}},
 		412: {"stale": {Message: "Precondition failed: the " + strings.ToLower(resource) + " has changed; fetch it again and retry with its current ETag"}},

@@ -57,7 +57,7 @@ func (s *server) registerExport() {
 		Summary:     "Export the whole account",
 		Description: exportDescription,
 		Tags:        []string{"Export"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeExportRead),
 		Errors:      errs(http.StatusUnprocessableEntity, http.StatusServiceUnavailable),
 		Responses: map[string]*huma.Response{"200": {
 			Description: "The export file.",

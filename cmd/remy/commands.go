@@ -244,12 +244,30 @@ func (c *cli) accountsCommand() *cobra.Command {
 func (c *cli) keysCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage API keys"}
 
-	var account, name, expiresIn string
+	var account, name, expiresIn, scopeList string
+	var scopes model.Scopes
 	create := &cobra.Command{
-		Use:     "create --account EMAIL [--name NAME] [--expires-in DURATION]",
-		Short:   "Create an API key and print it (it is shown only once)",
-		Example: "  remy keys create --account ada@example.com --name laptop --expires-in 720h",
-		Args:    cobra.NoArgs,
+		Use:   "create --account EMAIL [--name NAME] [--expires-in DURATION] [--scopes LIST]",
+		Short: "Create an API key and print it (it is shown only once)",
+		Long: `Create an API key for an account and print it (it is shown only once).
+
+--scopes limits what the key may do: a comma-separated list of
+  ` + scopeHelp() + `
+or the shorthands "read" (every :read scope) and "all" (every scope, the default).
+A :write scope implies the :read scope of the same resource. A request that
+needs a scope the key lacks is answered 403.`,
+		Example: "  remy keys create --account ada@example.com --name laptop --expires-in 720h\n" +
+			"  remy keys create --account ada@example.com --name backup --scopes export:read\n" +
+			"  remy keys create --account ada@example.com --name reporting --scopes read",
+		Args: cobra.NoArgs,
+		// Checked before the database is opened: a typo creates nothing.
+		PreRunE: func(*cobra.Command, []string) (err error) {
+			scopes, err = model.ParseScopes(scopeList)
+			if err != nil {
+				return fmt.Errorf("--scopes: %w", err)
+			}
+			return nil
+		},
 		RunE: c.withStore(func(cmd *cobra.Command, _ []string, store *repo.Store) error {
 			var expiresAt *time.Time
 			if expiresIn != "" {
@@ -264,7 +282,7 @@ func (c *cli) keysCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			secret, _, err := store.Keys.Create(cmd.Context(), a.ID, name, expiresAt)
+			secret, _, err := store.Keys.Create(cmd.Context(), a.ID, name, expiresAt, scopes...)
 			if err != nil {
 				return err
 			}
@@ -275,6 +293,7 @@ func (c *cli) keysCommand() *cobra.Command {
 	create.Flags().StringVar(&account, "account", "", "email of the account the key acts for")
 	create.Flags().StringVar(&name, "name", "", "a name to recognise the key by")
 	create.Flags().StringVar(&expiresIn, "expires-in", "", "lifetime, e.g. 720h or 30d (default: never expires)")
+	create.Flags().StringVar(&scopeList, "scopes", model.ScopesAllShorthand, "comma-separated scopes the key holds, or read or all")
 	_ = create.MarkFlagRequired("account")
 
 	var listAccount string
@@ -292,9 +311,9 @@ func (c *cli) keysCommand() *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
+			fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tSCOPES\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
 			for _, k := range keys {
-				fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\t%s\t%s\n", k.ID, or(k.Name, "-"), k.Prefix,
+				fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\n", k.ID, or(k.Name, "-"), k.Prefix, k.Scopes,
 					stamp(&k.CreatedAt), stamp(k.LastUsedAt), stamp(k.ExpiresAt), stamp(k.RevokedAt))
 			}
 			return tw.Flush()
@@ -325,6 +344,15 @@ func (c *cli) keysCommand() *cobra.Command {
 	}
 	cmd.AddCommand(create, list, revoke)
 	return cmd
+}
+
+// scopeHelp lists the scopes for --help.
+func scopeHelp() string {
+	names := make([]string, len(model.AllScopes))
+	for i, s := range model.AllScopes {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
 }
 
 func (c *cli) account(ctx context.Context, store *repo.Store, email string) (*model.Account, error) {
