@@ -1,7 +1,8 @@
 // Package tests drives Remy over real HTTP against a real Postgres.
 //
 // The database comes from $TEST_DATABASE_URL when set, otherwise from a
-// testcontainers Postgres ($TEST_POSTGRES_IMAGE, default postgres:17).
+// testcontainers Postgres ($TEST_POSTGRES_IMAGE, default postgres:17); Redis
+// likewise from $TEST_REDIS_URL or a redis:7 container (see testRedisURL).
 // Migrations run once into a template database; every test clones its own
 // database from it, so tests run in parallel and never see each other's rows.
 package tests
@@ -52,6 +53,7 @@ func runTests(m *testing.M) int {
 	defer dropDatabase(templateDB)
 	code := m.Run()
 	cleanupBinary()
+	stopRedis()
 	return code
 }
 
