@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/modules/postgres"
+	"go.uber.org/goleak"
 
 	"github.com/remy-crm/remy/migrations"
 	"github.com/remy-crm/remy/repo"
@@ -54,7 +56,22 @@ func runTests(m *testing.M) int {
 	code := m.Run()
 	cleanupBinary()
 	stopRedis()
+	if code == 0 {
+		if err := leakedGoroutines(); err != nil {
+			log.Printf("tests: goroutines outlived the tests (every in-process server, pool and client must be closed):\n%v", err)
+			return 1
+		}
+	}
 	return code
+}
+
+// leakedGoroutines reports goroutines still running once every test and
+// its cleanups are done: a server, pool, Redis client or stream left open.
+// Idle keep-alive connections of the shared HTTP client are closed first,
+// since they are the client's to keep, not a leak of Remy's.
+func leakedGoroutines() error {
+	http.DefaultClient.CloseIdleConnections()
+	return goleak.Find()
 }
 
 func startPostgres(ctx context.Context) (func(), error) {
