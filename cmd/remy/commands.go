@@ -49,7 +49,8 @@ Configuration comes from the environment (see the README for the full table):
   REMY_TRUSTED_PROXIES   comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed
   REMY_RATE_LIMIT_RPS    sustained requests per second per API key (default 10; 0 disables)
   REMY_RATE_LIMIT_BURST  burst size per API key (default 50)
-  REDIS_URL              share rate limits between instances through Redis (optional; e.g. redis://localhost:6379/0)`,
+  REDIS_URL              share rate limits between instances through Redis (optional; e.g. redis://localhost:6379/0)
+  REMY_DEBUG_ADDR        serve Go's pprof profiles (goroutines, heap…) on this address (optional; e.g. 127.0.0.1:6060)`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -182,6 +183,13 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 			log.Info("purged expired idempotency keys", "deleted", deleted)
 		}
 	})
+	if c.cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(c.cfg.DebugAddr, log)
+		if err != nil {
+			return fmt.Errorf("%s: %w", envDebugAddr, err)
+		}
+		defer stopDebug()
+	}
 	ln, err := net.Listen("tcp", c.cfg.Addr)
 	if err != nil {
 		return err
