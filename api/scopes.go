@@ -48,10 +48,4 @@ func (s *server) forbidden(ctx huma.Context, key *model.APIKey, missing model.Sc
 }
 
 // scopeList names every scope for the API description, as code.
-var scopeList = func() string {
-	names := make([]string, len(model.AllScopes))
-	for i, s := range model.AllScopes {
-		names[i] = "`" + string(s) + "`"
-	}
-	return strings.Join(names, ", ")
-}()
+var scopeList = "`" + strings.Join(model.AllScopes.Names(), "`, `") + "`"

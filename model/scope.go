@@ -71,11 +71,7 @@ func (ss Scopes) String() string {
 	if len(ss) == len(AllScopes) && !slices.ContainsFunc(AllScopes, func(s Scope) bool { return !ss.Allows(s) }) {
 		return ScopesAllShorthand
 	}
-	parts := make([]string, len(ss))
-	for i, s := range ss {
-		parts[i] = string(s)
-	}
-	return strings.Join(parts, ",")
+	return strings.Join(ss.Names(), ",")
 }
 
 // ParseScopes reads a comma-separated list of scopes and shorthands
@@ -135,13 +131,14 @@ func NewScopes(scopes ...Scope) (Scopes, error) {
 
 func validScopes() string {
 	return fmt.Sprintf("valid scopes: %s, or the shorthands %q (every :read scope) and %q (every scope)",
-		AllScopes.join(), ScopesReadShorthand, ScopesAllShorthand)
+		strings.Join(AllScopes.Names(), ", "), ScopesReadShorthand, ScopesAllShorthand)
 }
 
-func (ss Scopes) join() string {
-	parts := make([]string, len(ss))
+// Names returns the scopes as strings.
+func (ss Scopes) Names() []string {
+	names := make([]string, len(ss))
 	for i, s := range ss {
-		parts[i] = string(s)
+		names[i] = string(s)
 	}
-	return strings.Join(parts, ", ")
+	return names
 }

@@ -260,7 +260,7 @@ func (c *cli) keysCommand() *cobra.Command {
 		Long: `Create an API key for an account and print it (it is shown only once).
 
 --scopes limits what the key may do: a comma-separated list of
-  ` + scopeHelp() + `
+  ` + strings.Join(model.AllScopes.Names(), ", ") + `
 or the shorthands "read" (every :read scope) and "all" (every scope, the default).
 A :write scope implies the :read scope of the same resource. A request that
 needs a scope the key lacks is answered 403.`,
@@ -352,15 +352,6 @@ needs a scope the key lacks is answered 403.`,
 	}
 	cmd.AddCommand(create, list, revoke)
 	return cmd
-}
-
-// scopeHelp lists the scopes for --help.
-func scopeHelp() string {
-	names := make([]string, len(model.AllScopes))
-	for i, s := range model.AllScopes {
-		names[i] = string(s)
-	}
-	return strings.Join(names, ", ")
 }
 
 func (c *cli) account(ctx context.Context, store *repo.Store, email string) (*model.Account, error) {
