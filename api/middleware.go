@@ -30,6 +30,7 @@ type requestInfo struct {
 	logger    *slog.Logger
 	keyID     *uuid.UUID
 	accountID uuid.UUID
+	operation string // the Huma operation's id, once routed
 }
 
 type requestInfoKey struct{}
@@ -86,9 +87,18 @@ func (s *server) observe(next http.Handler) http.Handler {
 					writeError(rec, http.StatusInternalServerError, msgInternal)
 				}
 			}
+			route := routePattern(r)
+			op := info.operation
+			if op == "" {
+				op = route
+			}
+			s.metrics.observe(op, r.Method, rec.status, time.Since(start))
+			if !s.log.Enabled(r.Context(), slog.LevelInfo) && rec.status < 500 {
+				return
+			}
 			attrs := []any{
 				"method", r.Method,
-				"path", routePattern(r),
+				"path", route,
 				"status", rec.status,
 				"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
 				"bytes", rec.bytes,
@@ -195,6 +205,9 @@ func (s *server) trusted(addr netip.Addr) bool {
 // authenticate is the Huma middleware in front of every operation that
 // declares the bearer security scheme.
 func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	if info := requestInfoFrom(ctx.Context()); info != nil {
+		info.operation = ctx.Operation().OperationID
+	}
 	if !requiresKey(ctx.Operation()) {
 		next(ctx)
 		return

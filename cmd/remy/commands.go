@@ -49,7 +49,8 @@ Configuration comes from the environment (see the README for the full table):
   REMY_TRUSTED_PROXIES   comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed
   REMY_RATE_LIMIT_RPS    sustained requests per second per API key (default 10; 0 disables)
   REMY_RATE_LIMIT_BURST  burst size per API key (default 50)
-  REDIS_URL              share rate limits between instances through Redis (optional; e.g. redis://localhost:6379/0)`,
+  REDIS_URL              share rate limits between instances through Redis (optional; e.g. redis://localhost:6379/0)
+  REMY_METRICS_ADDR      serve /metrics on this address instead of on REMY_ADDR (e.g. 127.0.0.1:9090)`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -169,6 +170,18 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 		}
 		cfg.Redis = rdb
 	}
+	cfg.Metrics = api.NewMetrics(store.DB.DB)
+	if c.cfg.MetricsAddr != "" {
+		cfg.MetricsElsewhere = true
+		mln, err := net.Listen("tcp", c.cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", envMetricsAddr, err)
+		}
+		msrv := &http.Server{Handler: metricsMux(cfg.Metrics), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("serving metrics", "addr", mln.Addr().String())
+	}
 	handler := api.New(cfg, store, log)
 
 	// Expired Idempotency-Key records are deleted in the background, off
@@ -212,6 +225,13 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// metricsMux is the metrics listener's whole surface.
+func metricsMux(m *api.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	return mux
 }
 
 func (c *cli) accountsCommand() *cobra.Command {

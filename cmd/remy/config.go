@@ -19,6 +19,7 @@ type config struct {
 	RateLimitRPS   float64
 	RateLimitBurst int
 	RedisURL       string
+	MetricsAddr    string
 }
 
 // Environment variables, with their defaults, as the README's table lists them.
@@ -31,6 +32,7 @@ const (
 	envRateLimitRPS   = "REMY_RATE_LIMIT_RPS"
 	envRateLimitBurst = "REMY_RATE_LIMIT_BURST"
 	envRedisURL       = "REDIS_URL"
+	envMetricsAddr    = "REMY_METRICS_ADDR"
 )
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -41,6 +43,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RateLimitRPS:   10,
 		RateLimitBurst: 50,
 		RedisURL:       getenv(envRedisURL),
+		MetricsAddr:    getenv(envMetricsAddr),
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(or(getenv(envLogLevel), "info"))); err != nil {
 		return cfg, fmt.Errorf("%s: %w", envLogLevel, err)
