@@ -170,6 +170,11 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 		}
 		cfg.Redis = rdb
 	}
+	// Keys are cached per process; revocations reach every instance
+	// through Postgres NOTIFY.
+	if err := store.Keys.CacheKeys(ctx, c.cfg.DatabaseURL, log); err != nil {
+		return err
+	}
 	cfg.Metrics = api.NewMetrics(store.DB.DB)
 	if c.cfg.MetricsAddr != "" {
 		cfg.MetricsElsewhere = true
