@@ -51,7 +51,7 @@ func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.Con
 // fields, in one transaction. The row is locked first, so the precondition
 // check and the write are one atomic step.
 func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact]) (*model.Contact, error) {
-	return updateLogged(ctx, r.db, actor, id, check, patch.Apply, func(q *bun.UpdateQuery) *bun.UpdateQuery {
+	return updateLogged(ctx, r.db, actor, id, check, patch.Apply, func(c *model.Contact) int64 { return c.Version }, func(q *bun.UpdateQuery) *bun.UpdateQuery {
 		return q.ExcludeColumn("id", "account_id", "created_at", "version", "updated_at")
 	}, model.ActionContactUpdated, model.ResourceContact)
 }
