@@ -184,7 +184,9 @@ func scrapeMallocs(base string) float64 {
 	return 0
 }
 
-func ms(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) }
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64)
+}
 
 func printTable(w io.Writer, o options, results []result) {
 	fmt.Fprintf(w, "\n%d connections (export: 2), %d rounds × %s per server and scenario, interleaved Remy/baseline; %d CPUs\n\n",
