@@ -27,10 +27,19 @@ type requestInfo struct {
 	id        string
 	clientIP  string
 	userAgent string
-	logger    *slog.Logger
+	base      *slog.Logger
+	logger    *slog.Logger // base with the request id, made on first use
 	keyID     *uuid.UUID
 	accountID uuid.UUID
 	operation string // the Huma operation's id, once routed
+}
+
+// log is the request's logger; most requests never need one built.
+func (i *requestInfo) log() *slog.Logger {
+	if i.logger == nil {
+		i.logger = i.base.With("request_id", i.id)
+	}
+	return i.logger
 }
 
 type requestInfoKey struct{}
@@ -64,7 +73,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if !saneRequestID.MatchString(id) {
+		if id == "" || !saneRequestID.MatchString(id) {
 			id = rand.Text()
 		}
 		w.Header().Set("X-Request-Id", id)
@@ -73,7 +82,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 			clientIP:  s.clientIP(r),
 			userAgent: r.UserAgent(),
 		}
-		info.logger = s.log.With("request_id", id)
+		info.base = s.log
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
 		rec := &statusRecorder{ResponseWriter: w}
 
@@ -82,7 +91,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				info.logger.Error("panic", "panic", p, "stack", string(debug.Stack()))
+				info.log().Error("panic", "panic", p, "stack", string(debug.Stack()))
 				if !rec.wroteHeader {
 					writeError(rec, http.StatusInternalServerError, msgInternal)
 				}
@@ -111,7 +120,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 			if rec.status >= 500 {
 				level = slog.LevelError
 			}
-			info.logger.Log(r.Context(), level, "request", attrs...)
+			info.log().Log(r.Context(), level, "request", attrs...)
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/schema"
 
 	"github.com/remy-crm/remy/model"
 )
@@ -49,16 +50,12 @@ func lockOwned[T any](ctx context.Context, tx bun.Tx, accountID, id uuid.UUID, c
 }
 
 // insertLogged inserts v (filling its generated columns) and the Activity
-// Log entry that entry() builds from it, in one transaction.
+// Log entry that entry() describes, in one statement. The entry's resource
+// id is the new row's, taken in SQL.
 func insertLogged[T any](ctx context.Context, db *bun.DB, v *T, entry func() *model.Activity) (*T, error) {
-	err := inTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(v).Returning("*").Exec(ctx); err != nil {
-			return err
-		}
-		return logActivity(ctx, tx, entry())
-	})
-	if err != nil {
-		return nil, err
+	idb := conn(ctx, db)
+	if err := withLogged(ctx, idb, idb.NewInsert().Model(v).Returning("*"), entry(), v); err != nil {
+		return nil, interpretError(err)
 	}
 	return v, nil
 }
@@ -168,16 +165,24 @@ func writeLogged[T any](ctx context.Context, idb bun.IDB, v *T, version int64,
 		WherePK().
 		Where("version = ?", version).
 		Returning("*")
+	return withLogged(ctx, idb, update, a, v)
+}
+
+// withLogged runs write (an INSERT or UPDATE … RETURNING * of one row)
+// and, only if it returned its row, inserts a for that row, in one
+// statement (so one round trip, atomic without a transaction); the row is
+// scanned into dest. sql.ErrNoRows if write returned nothing.
+func withLogged(ctx context.Context, idb bun.IDB, write schema.QueryAppender, a *model.Activity, dest any) error {
 	changes, err := json.Marshal(a.Changes)
 	if err != nil {
 		return err
 	}
-	return idb.NewRaw(`WITH u AS (?), a AS (
+	return idb.NewRaw(`WITH w AS (?), a AS (
 		INSERT INTO activity_log (account_id, action, resource_type, resource_id, auth_method, api_key_id, ip, user_agent, changes)
-		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb FROM u
-	) SELECT * FROM u`, update,
-		a.AccountID, a.Action, a.ResourceType, a.ResourceID, a.AuthMethod, a.APIKeyID, a.IP, a.UserAgent, string(changes),
-	).Scan(ctx, v)
+		SELECT ?, ?, ?, w.id, ?, ?, ?, ?, ?::jsonb FROM w
+	) SELECT * FROM w`, write,
+		a.AccountID, a.Action, a.ResourceType, a.AuthMethod, a.APIKeyID, a.IP, a.UserAgent, string(changes),
+	).Scan(ctx, dest)
 }
 
 // lockedUpdate is updateLogged for a row under heavy contention: in one

@@ -139,6 +139,7 @@ func (c *cli) serveCommand() *cobra.Command {
 			if err := c.migrate(cmd.Context(), store, log); err != nil {
 				return err
 			}
+			tuneGC(c.getenv, log)
 			return c.serve(cmd.Context(), store, log, nil)
 		}),
 	}
