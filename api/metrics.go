@@ -53,10 +53,21 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
+// observe and rejected do nothing on a nil *Metrics (a bare server in
+// this package's tests).
 func (m *Metrics) observe(operation, method string, status int, d time.Duration) {
+	if m == nil {
+		return
+	}
 	code := statusLabel(status)
 	m.requests.WithLabelValues(operation, method, code).Inc()
 	m.duration.WithLabelValues(operation, code).Observe(d.Seconds())
+}
+
+func (m *Metrics) rejected(bucket string) {
+	if m != nil {
+		m.rateLimited.WithLabelValues(bucket).Inc()
+	}
 }
 
 // statusLabel avoids formatting (and allocating) the common statuses anew

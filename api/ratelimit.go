@@ -179,7 +179,7 @@ func (s *server) limit(ctx huma.Context, id string) bool {
 		return true
 	}
 	bucket, _, _ := strings.Cut(id, ":")
-	s.metrics.rateLimited.WithLabelValues(bucket).Inc()
+	s.metrics.rejected(bucket)
 	n := max(ceilSeconds(q.retryAfter), 1)
 	writeHumaError(ctx, newError(http.StatusTooManyRequests,
 		fmt.Sprintf("Rate limit exceeded, retry in %d seconds", n)).withHeader("Retry-After", strconv.Itoa(n)))
