@@ -47,6 +47,15 @@ func (r *ContactRepo) Get(ctx context.Context, accountID, id uuid.UUID) (*model.
 	return c, nil
 }
 
+// read is Get for updateLogged: the prepared statement, unless the caller's
+// transaction (Store.InTx) must see the row.
+func (r *ContactRepo) read(ctx context.Context, idb bun.IDB, accountID, id uuid.UUID) (*model.Contact, error) {
+	if _, inTx := ctx.Value(txKey{}).(bun.Tx); inTx {
+		return getOwned[model.Contact](ctx, idb, accountID, id)
+	}
+	return r.Get(ctx, accountID, id)
+}
+
 // getContactSQL is getOwned[model.Contact]'s query with placeholders; the
 // columns are model.Contact's, in Get's Scan order.
 const getContactSQL = `SELECT id, account_id, given_name, family_name, nickname, company, job_title,
@@ -73,7 +82,7 @@ func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.Con
 // fields, in one transaction. The row is locked first, so the precondition
 // check and the write are one atomic step.
 func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact]) (*model.Contact, error) {
-	return updateLogged(ctx, r.db, actor, id, check, patch.Apply, func(c *model.Contact) int64 { return c.Version }, func(q *bun.UpdateQuery) *bun.UpdateQuery {
+	return updateLogged(ctx, r.db, actor, id, check, r.read, patch.Apply, func(c *model.Contact) int64 { return c.Version }, func(q *bun.UpdateQuery) *bun.UpdateQuery {
 		return q.ExcludeColumn("id", "account_id", "created_at", "version", "updated_at")
 	}, model.ActionContactUpdated, model.ResourceContact)
 }

@@ -120,12 +120,13 @@ const optimisticAttempts = 3
 // on the new row (and an If-Match now fails). A patch that changes nothing
 // writes nothing.
 func updateLogged[T any](ctx context.Context, db *bun.DB, actor model.Actor, id uuid.UUID, check Precondition[T],
+	read func(ctx context.Context, idb bun.IDB, accountID, id uuid.UUID) (*T, error),
 	apply func(*T) (map[string]model.Change, error), version func(*T) int64, columns func(*bun.UpdateQuery) *bun.UpdateQuery,
 	action, resourceType string,
 ) (*T, error) {
 	idb := conn(ctx, db)
 	for range optimisticAttempts {
-		v, err := getOwned[T](ctx, idb, actor.AccountID, id)
+		v, err := read(ctx, idb, actor.AccountID, id)
 		if err != nil {
 			return nil, err
 		}
