@@ -203,8 +203,8 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 func logger(ctx context.Context) *slog.Logger {
-	if info := requestInfoFrom(ctx); info != nil && info.logger != nil {
-		return info.logger
+	if info := requestInfoFrom(ctx); info != nil && info.base != nil {
+		return info.log()
 	}
 	return slog.Default()
 }

@@ -27,9 +27,19 @@ type requestInfo struct {
 	id        string
 	clientIP  string
 	userAgent string
-	logger    *slog.Logger
+	base      *slog.Logger
+	logger    *slog.Logger // base with the request id, made on first use
 	keyID     *uuid.UUID
 	accountID uuid.UUID
+	operation string // the Huma operation's id, once routed
+}
+
+// log is the request's logger; most requests never need one built.
+func (i *requestInfo) log() *slog.Logger {
+	if i.logger == nil {
+		i.logger = i.base.With("request_id", i.id)
+	}
+	return i.logger
 }
 
 type requestInfoKey struct{}
@@ -63,7 +73,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if !saneRequestID.MatchString(id) {
+		if id == "" || !saneRequestID.MatchString(id) {
 			id = rand.Text()
 		}
 		w.Header().Set("X-Request-Id", id)
@@ -72,7 +82,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 			clientIP:  s.clientIP(r),
 			userAgent: r.UserAgent(),
 		}
-		info.logger = s.log.With("request_id", id)
+		info.base = s.log
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
 		rec := &statusRecorder{ResponseWriter: w}
 
@@ -81,14 +91,23 @@ func (s *server) observe(next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				info.logger.Error("panic", "panic", p, "stack", string(debug.Stack()))
+				info.log().Error("panic", "panic", p, "stack", string(debug.Stack()))
 				if !rec.wroteHeader {
 					writeError(rec, http.StatusInternalServerError, msgInternal)
 				}
 			}
+			route := routePattern(r)
+			op := info.operation
+			if op == "" {
+				op = route
+			}
+			s.metrics.observe(op, r.Method, rec.status, time.Since(start))
+			if !s.log.Enabled(r.Context(), slog.LevelInfo) && rec.status < 500 {
+				return
+			}
 			attrs := []any{
 				"method", r.Method,
-				"path", routePattern(r),
+				"path", route,
 				"status", rec.status,
 				"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
 				"bytes", rec.bytes,
@@ -101,7 +120,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 			if rec.status >= 500 {
 				level = slog.LevelError
 			}
-			info.logger.Log(r.Context(), level, "request", attrs...)
+			info.log().Log(r.Context(), level, "request", attrs...)
 		}()
 		next.ServeHTTP(rec, r)
 	})
@@ -197,6 +216,9 @@ func (s *server) trusted(addr netip.Addr) bool {
 // usable one) and checks that the key holds the scopes the operation
 // declares in its security requirement (403 otherwise).
 func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	if info := requestInfoFrom(ctx.Context()); info != nil {
+		info.operation = ctx.Operation().OperationID
+	}
 	if !requiresKey(ctx.Operation()) {
 		next(ctx)
 		return

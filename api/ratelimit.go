@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -177,6 +178,8 @@ func (s *server) limit(ctx huma.Context, id string) bool {
 	if q.allowed {
 		return true
 	}
+	bucket, _, _ := strings.Cut(id, ":")
+	s.metrics.rejected(bucket)
 	n := max(ceilSeconds(q.retryAfter), 1)
 	writeHumaError(ctx, newError(http.StatusTooManyRequests,
 		fmt.Sprintf("Rate limit exceeded, retry in %d seconds", n)).withHeader("Retry-After", strconv.Itoa(n)))

@@ -41,6 +41,13 @@ type Config struct {
 	// RateLimitPrefix prefixes the Redis keys of the buckets (default
 	// "remy:"), so deployments or tests can share one Redis.
 	RateLimitPrefix string
+
+	// Metrics receives the request, pool and rate-limit numbers; nil makes
+	// a set of its own over the store's pool.
+	Metrics *Metrics
+	// MetricsElsewhere keeps /metrics off this handler, because it is
+	// served on its own listener (REMY_METRICS_ADDR).
+	MetricsElsewhere bool
 }
 
 // Repositories the API calls. They are interfaces so that tests of this
@@ -94,6 +101,7 @@ type server struct {
 	activity activityStore
 	export   exportStore
 	db       pinger
+	metrics  *Metrics
 
 	exportSlots chan struct{} // one token per running export
 }
@@ -122,11 +130,19 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 		activity: store.Activity,
 		export:   store.Export,
 		db:       store,
+		metrics:  cfg.Metrics,
 
 		exportSlots: make(chan struct{}, maxConcurrentExports),
 	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics(store.DB.DB)
+	}
 	router := chi.NewRouter()
 	router.Use(s.observe)
+	if !cfg.MetricsElsewhere {
+		// Outside Huma, so no API key: scrapers are kept out by the network.
+		router.Method(http.MethodGet, "/metrics", s.metrics.Handler())
+	}
 	router.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, msgNotFoundRoute)
 	})

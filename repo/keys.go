@@ -11,7 +11,10 @@ import (
 )
 
 // KeyRepo stores API keys (their hashes) and authenticates requests.
-type KeyRepo struct{ db *bun.DB }
+type KeyRepo struct {
+	db    *bun.DB
+	cache *keyCache // nil until CacheKeys
+}
 
 // lastUsedResolution bounds how often a key's last_used_at is written, so
 // that reads do not all turn into writes.
@@ -67,29 +70,56 @@ func (r *KeyRepo) Revoke(ctx context.Context, id uuid.UUID) (*model.APIKey, erro
 
 // Authenticate returns the usable key whose secret is given. A malformed,
 // unknown, expired or revoked key is ErrNotFound. The lookup is by SHA-256 of
-// the secret, so its timing reveals nothing about the secret itself.
+// the secret, so its timing reveals nothing about the secret itself. With
+// CacheKeys on, a key seen in the last seconds costs no query. The key
+// returned is shared with the cache: callers must not modify it.
 func (r *KeyRepo) Authenticate(ctx context.Context, secret string) (*model.APIKey, error) {
 	if !model.WellFormedKey(secret) {
 		return nil, model.ErrNotFound
 	}
+	hash := [32]byte(model.HashKey(secret))
+	now := time.Now()
+	var gen uint64
+	if r.cache != nil {
+		k, touch, g, ok := r.cache.get(hash, now)
+		if ok {
+			if !k.Usable(now) {
+				return nil, model.ErrNotFound
+			}
+			if touch {
+				if err := r.touch(ctx, k.ID); err != nil {
+					return nil, err
+				}
+			}
+			return k, nil
+		}
+		gen = g
+	}
 	k := new(model.APIKey)
-	if err := r.db.NewSelect().Model(k).Where("hash = ?", model.HashKey(secret)).Scan(ctx); err != nil {
+	if err := r.db.NewSelect().Model(k).Where("hash = ?", hash[:]).Scan(ctx); err != nil {
 		return nil, interpretError(err)
 	}
-	now := time.Now()
+	if r.cache != nil {
+		r.cache.put(hash, k, gen, now)
+	}
 	if !k.Usable(now) {
 		return nil, model.ErrNotFound
 	}
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > lastUsedResolution {
-		// The WHERE clause keeps concurrent requests from all writing.
-		_, err := r.db.NewUpdate().Model((*model.APIKey)(nil)).
-			Set("last_used_at = now()").
-			Where("id = ?", k.ID).
-			Where("last_used_at IS NULL OR last_used_at < now() - interval '1 minute'").
-			Exec(ctx)
-		if err != nil {
-			return nil, interpretError(err)
+		if err := r.touch(ctx, k.ID); err != nil {
+			return nil, err
 		}
 	}
 	return k, nil
+}
+
+// touch records that the key was used, at most once a minute.
+func (r *KeyRepo) touch(ctx context.Context, id uuid.UUID) error {
+	// The WHERE clause keeps concurrent requests (and instances) from all writing.
+	_, err := r.db.NewUpdate().Model((*model.APIKey)(nil)).
+		Set("last_used_at = now()").
+		Where("id = ?", id).
+		Where("last_used_at IS NULL OR last_used_at < now() - interval '1 minute'").
+		Exec(ctx)
+	return interpretError(err)
 }

@@ -64,7 +64,7 @@ func (r *NoteRepo) List(ctx context.Context, accountID, contactID uuid.UUID, f m
 // fields, in one transaction, the row locked first so the precondition and
 // the write are atomic.
 func (r *NoteRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.NotePatch, check Precondition[model.Note]) (*model.Note, error) {
-	return updateLogged(ctx, r.db, actor, id, check, patch.Apply, func(q *bun.UpdateQuery) *bun.UpdateQuery {
+	return updateLogged(ctx, r.db, actor, id, check, getOwned[model.Note], patch.Apply, func(n *model.Note) int64 { return n.Version }, func(q *bun.UpdateQuery) *bun.UpdateQuery {
 		return q.Column("body")
 	}, model.ActionNoteUpdated, model.ResourceNote)
 }

@@ -51,7 +51,8 @@ Configuration comes from the environment (see the README for the full table):
   REMY_RATE_LIMIT_RPS    sustained requests per second per API key (default 10; 0 disables)
   REMY_RATE_LIMIT_BURST  burst size per API key (default 50)
   REDIS_URL              share rate limits between instances through Redis (optional; e.g. redis://localhost:6379/0)
-  REMY_DEBUG_ADDR        serve Go's pprof profiles (goroutines, heap…) on this address (optional; e.g. 127.0.0.1:6060)`,
+  REMY_DEBUG_ADDR        serve Go's pprof profiles (goroutines, heap…) on this address (optional; e.g. 127.0.0.1:6060)
+  REMY_METRICS_ADDR      serve /metrics on this address instead of on REMY_ADDR (e.g. 127.0.0.1:9090)`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -147,6 +148,7 @@ func (c *cli) serveCommand() *cobra.Command {
 			if err := c.migrate(cmd.Context(), store, log); err != nil {
 				return err
 			}
+			tuneGC(c.getenv, log)
 			return c.serve(cmd.Context(), store, log, nil)
 		}),
 	}
@@ -189,6 +191,23 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 			log.Warn("Redis unreachable; rate limits are per process until it answers", "error", err)
 		}
 		cfg.Redis = rdb
+	}
+	// Keys are cached per process; revocations reach every instance
+	// through Postgres NOTIFY.
+	if err := store.Keys.CacheKeys(ctx, c.cfg.DatabaseURL, log); err != nil {
+		return err
+	}
+	cfg.Metrics = api.NewMetrics(store.DB.DB)
+	if c.cfg.MetricsAddr != "" {
+		cfg.MetricsElsewhere = true
+		mln, err := net.Listen("tcp", c.cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", envMetricsAddr, err)
+		}
+		msrv := &http.Server{Handler: metricsMux(cfg.Metrics), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("serving metrics", "addr", mln.Addr().String())
 	}
 	handler := api.New(cfg, store, log)
 
@@ -236,6 +255,13 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// metricsMux is the metrics listener's whole surface.
+func metricsMux(m *api.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	return mux
 }
 
 func (c *cli) accountsCommand() *cobra.Command {

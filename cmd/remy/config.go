@@ -20,6 +20,7 @@ type config struct {
 	RateLimitBurst int
 	RedisURL       string
 	DebugAddr      string
+	MetricsAddr    string
 }
 
 // Environment variables, with their defaults, as the README's table lists them.
@@ -33,6 +34,7 @@ const (
 	envRateLimitBurst = "REMY_RATE_LIMIT_BURST"
 	envRedisURL       = "REDIS_URL"
 	envDebugAddr      = "REMY_DEBUG_ADDR"
+	envMetricsAddr    = "REMY_METRICS_ADDR"
 )
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -44,6 +46,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RateLimitBurst: 50,
 		RedisURL:       getenv(envRedisURL),
 		DebugAddr:      getenv(envDebugAddr),
+		MetricsAddr:    getenv(envMetricsAddr),
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(or(getenv(envLogLevel), "info"))); err != nil {
 		return cfg, fmt.Errorf("%s: %w", envLogLevel, err)
