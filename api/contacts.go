@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
@@ -79,6 +80,30 @@ func (p ListParams) model() model.ListParams {
 	return model.ListParams{Limit: p.Limit, Offset: p.Offset}
 }
 
+// ContactListParams are the query parameters of the contact list: filters
+// that combine with AND, an order, and the page.
+type ContactListParams struct {
+	ListParams
+	Q              string    `query:"q" maxLength:"200" doc:"Search: keeps contacts whose given name, family name, nickname, company or an email address contains every whitespace-separated term, ignoring case and accents (q=jose finds José, q=grace@navy finds the address). Every character is literal: % _ and \\ are not wildcards." example:"grace hopper"`
+	Tag            []string  `query:"tag,explode" maxItems:"10" doc:"Repeatable (?tag=a&tag=b): keeps contacts that carry every given tag. Matched as tags are stored: trimmed and lower-cased." example:"vip"`
+	IntroducedByID uuid.UUID `query:"introducedById" format:"uuid" doc:"Keeps the contacts that this contact introduced." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
+	UpdatedSince   time.Time `query:"updatedSince" format:"date-time" doc:"RFC 3339 instant (encode + as %2B): keeps contacts created or changed at or after it, for incremental sync. Deleted contacts do not appear in lists: deletions are in the Activity Log (GET /api/v1/activity?since=…, action contact.deleted)." example:"2026-01-31T09:00:00Z"`
+	Sort           string    `query:"sort" enum:"createdAt,-createdAt,updatedAt,-updatedAt,givenName,-givenName,familyName,-familyName,company,-company" default:"-createdAt" doc:"Order: a field, ascending, or the field after - for descending. Contacts without a value come last either way; the id breaks ties, so pages never overlap or skip."`
+}
+
+func (p ContactListParams) filter() (model.ContactFilter, error) {
+	f := model.ContactFilter{ListParams: p.model(), IntroducedByID: p.IntroducedByID, UpdatedSince: p.UpdatedSince}
+	var err error
+	if f.Terms, err = model.SearchTerms("q", p.Q); err != nil {
+		return f, err
+	}
+	if f.Tags, err = model.NormalizeTags("tag", p.Tag); err != nil {
+		return f, err
+	}
+	f.Sort, _ = model.ParseContactSort(p.Sort) // the enum validated it
+	return f, nil
+}
+
 // ContactIDParam is the {id} of a contact URL.
 type ContactIDParam struct {
 	ID uuid.UUID `path:"id" format:"uuid" doc:"The contact's id." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
@@ -110,7 +135,7 @@ func contactETag(c *model.Contact) string { return etag(c.ID, c.Version) }
 type contactListResponse struct {
 	Body struct {
 		Data  []model.Contact `json:"data"`
-		Total int             `json:"total" doc:"Count of all matching contacts, before pagination." example:"42"`
+		Total int             `json:"total" doc:"Count of all contacts that match the filters, before pagination." example:"42"`
 	}
 }
 
@@ -143,12 +168,16 @@ func (s *server) registerContacts() {
 		Method:      http.MethodGet,
 		Path:        "/api/v1/contacts",
 		Summary:     "List contacts",
-		Description: "Returns a page of the account's contacts, newest first, and the total count before pagination.",
+		Description: "Returns a page of the account's contacts (newest first unless sort says otherwise) and how many contacts match the filters. Filters combine: a contact must match all of them. A contact is found as soon as the request that created or changed it has returned.",
 		Tags:        []string{"Contacts"},
 		Security:    bearer,
 		Errors:      errs(http.StatusUnprocessableEntity),
-	}, func(ctx context.Context, in *struct{ ListParams }) (*contactListResponse, error) {
-		page, err := s.contacts.List(ctx, accountID(ctx), model.ContactFilter{ListParams: in.model()})
+	}, func(ctx context.Context, in *ContactListParams) (*contactListResponse, error) {
+		f, err := in.filter()
+		if err != nil {
+			return nil, problem(err, "Contact")
+		}
+		page, err := s.contacts.List(ctx, accountID(ctx), f)
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
@@ -253,6 +282,7 @@ func (s *server) registerContacts() {
 func (s *server) routes() {
 	s.registerHealth()
 	s.registerContacts()
+	s.registerTags()
 	s.registerNotes()
 	s.registerExport()
 	s.registerActivity()

@@ -56,6 +56,9 @@ type (
 		Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check repo.Precondition[model.Contact]) (*model.Contact, error)
 		Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check repo.Precondition[model.Contact]) error
 	}
+	tagStore interface {
+		List(ctx context.Context, accountID uuid.UUID, p model.ListParams) (model.Page[model.Tag], error)
+	}
 	noteStore interface {
 		Create(ctx context.Context, actor model.Actor, contactID uuid.UUID, n *model.Note) (*model.Note, error)
 		Get(ctx context.Context, accountID, id uuid.UUID) (*model.Note, error)
@@ -86,6 +89,7 @@ type server struct {
 	tx       transactor
 	keys     keyAuthenticator
 	contacts contactStore
+	tags     tagStore
 	notes    noteStore
 	activity activityStore
 	export   exportStore
@@ -113,6 +117,7 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 		tx:       store,
 		keys:     store.Keys,
 		contacts: store.Contacts,
+		tags:     store.Tags,
 		notes:    store.Notes,
 		activity: store.Activity,
 		export:   store.Export,

@@ -247,8 +247,3 @@ type ListParams struct {
 	Limit  int
 	Offset int
 }
-
-// ContactFilter selects contacts for ContactRepo.List.
-type ContactFilter struct {
-	ListParams
-}
