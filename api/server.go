@@ -177,6 +177,7 @@ func (s *server) humaConfig() huma.Config {
 	cfg.Tags = []*huma.Tag{
 		{Name: "Contacts", Description: "People in the account's contact book."},
 		{Name: "Notes", Description: "Free text attached to one contact."},
+		{Name: "Tags", Description: "The tags in use on the account's contacts, with counts."},
 		{Name: "Activity", Description: "The Activity Log: one entry per change, for auditing and polling."},
 		{Name: "Export", Description: "Everything the account owns, as JSON, CSV or a zip of CSV files."},
 		{Name: "Operations", Description: "Liveness and readiness probes for load balancers and orchestrators; no API key."},
