@@ -28,7 +28,7 @@ func TestAuth_Errors(t *testing.T) {
 	if _, err := s.Store.Keys.Revoke(ctx, rk.ID); err != nil {
 		t.Fatal(err)
 	}
-	tampered := a.Key[:len(a.Key)-1] + string("ab"[strings.IndexByte("ab", a.Key[len(a.Key)-1])+1&1])
+	tampered := a.Key[:len(a.Key)-1] + string("ab"[(strings.IndexByte("ab", a.Key[len(a.Key)-1])+1)&1])
 	unknown := model.NewAPIKeySecret() // well-formed, checksum valid, never stored
 
 	tests := []struct {

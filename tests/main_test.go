@@ -59,6 +59,7 @@ func runTests(m *testing.M) int {
 	}
 	cleanupBinary()
 	stopRedis()
+	stopContractChecks()
 	if code == 0 {
 		if err := leakedGoroutines(); err != nil {
 			log.Printf("tests: goroutines outlived the tests (every in-process server, pool and client must be closed):\n%v", err)
