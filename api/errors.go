@@ -54,7 +54,7 @@ const (
 	msgMissingAuth     = "Missing Authorization header"
 	msgInvalidKey      = "Invalid, expired, or revoked API key"
 	msgInternal        = "Internal server error"
-	msgUnavailable     = "Service temporarily unavailable, please retry"
+	msgUnavailable     = "Service temporarily unavailable"
 	msgNotFoundRoute   = "Not found"
 	msgMethodNotAllowd = "Method not allowed"
 )
@@ -177,6 +177,10 @@ func problem(err error, resource string) error {
 	case errors.Is(err, model.ErrPreconditionFailed):
 		return newError(http.StatusPreconditionFailed, "Precondition failed: the "+strings.ToLower(resource)+" has changed; fetch it again and retry with its current ETag")
 	case errors.Is(err, model.ErrUnavailable):
+		return newError(http.StatusServiceUnavailable, msgUnavailable).withHeader("Retry-After", "1")
+	case errors.Is(err, context.DeadlineExceeded):
+		// The request's deadline passed while waiting on the database: it
+		// is stalled or unreachable, and the client may try again.
 		return newError(http.StatusServiceUnavailable, msgUnavailable).withHeader("Retry-After", "1")
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads this, but the log shows 499.

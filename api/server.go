@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
@@ -41,7 +42,15 @@ type Config struct {
 	// RateLimitPrefix prefixes the Redis keys of the buckets (default
 	// "remy:"), so deployments or tests can share one Redis.
 	RateLimitPrefix string
+
+	// RequestTimeout bounds every request but exports, which have their own
+	// stall rule: past it, work on the database is cancelled and the
+	// client gets a 503. 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
+
+// DefaultRequestTimeout is Config.RequestTimeout's default.
+const DefaultRequestTimeout = 10 * time.Second
 
 // Repositories the API calls. They are interfaces so that tests of this
 // package can stand in for the database; *repo.Store's members satisfy them.
@@ -121,7 +130,7 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 		exportSlots: make(chan struct{}, maxConcurrentExports),
 	}
 	router := chi.NewRouter()
-	router.Use(s.observe)
+	router.Use(s.observe, s.deadline)
 	router.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, msgNotFoundRoute)
 	})

@@ -49,7 +49,8 @@ Configuration comes from the environment (see the README for the full table):
   REMY_TRUSTED_PROXIES   comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed
   REMY_RATE_LIMIT_RPS    sustained requests per second per API key (default 10; 0 disables)
   REMY_RATE_LIMIT_BURST  burst size per API key (default 50)
-  REDIS_URL              share rate limits between instances through Redis (optional; e.g. redis://localhost:6379/0)`,
+  REDIS_URL              share rate limits between instances through Redis (optional; e.g. redis://localhost:6379/0)
+  REMY_REQUEST_TIMEOUT   deadline of every request but exports, a Go duration (default 10s)`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -153,6 +154,7 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 		Version:        version,
 		RateLimitRPS:   c.cfg.RateLimitRPS,
 		RateLimitBurst: c.cfg.RateLimitBurst,
+		RequestTimeout: c.cfg.RequestTimeout,
 	}
 	if c.cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(c.cfg.RedisURL)

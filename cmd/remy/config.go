@@ -7,6 +7,9 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/remy-crm/remy/api"
 )
 
 // config is everything remy reads from its environment (and flags).
@@ -19,6 +22,7 @@ type config struct {
 	RateLimitRPS   float64
 	RateLimitBurst int
 	RedisURL       string
+	RequestTimeout time.Duration
 }
 
 // Environment variables, with their defaults, as the README's table lists them.
@@ -31,6 +35,7 @@ const (
 	envRateLimitRPS   = "REMY_RATE_LIMIT_RPS"
 	envRateLimitBurst = "REMY_RATE_LIMIT_BURST"
 	envRedisURL       = "REDIS_URL"
+	envRequestTimeout = "REMY_REQUEST_TIMEOUT"
 )
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -41,6 +46,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RateLimitRPS:   10,
 		RateLimitBurst: 50,
 		RedisURL:       getenv(envRedisURL),
+		RequestTimeout: api.DefaultRequestTimeout,
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(or(getenv(envLogLevel), "info"))); err != nil {
 		return cfg, fmt.Errorf("%s: %w", envLogLevel, err)
@@ -69,6 +75,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return cfg, fmt.Errorf("%s: want a whole number >= 1, got %q", envRateLimitBurst, v)
 		}
 		cfg.RateLimitBurst = n
+	}
+	if v := getenv(envRequestTimeout); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond {
+			return cfg, fmt.Errorf("%s: want a Go duration of at least 100ms such as 10s, got %q", envRequestTimeout, v)
+		}
+		cfg.RequestTimeout = d
 	}
 	return cfg, nil
 }
