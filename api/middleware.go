@@ -64,7 +64,9 @@ func (s *server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if !saneRequestID.MatchString(id) {
+		// A client that sends its key as the request id (a misconfigured
+		// header template) must not have it echoed and logged.
+		if !saneRequestID.MatchString(id) || strings.HasPrefix(strings.ToLower(id), model.KeyPrefix) {
 			id = rand.Text()
 		}
 		h := w.Header()

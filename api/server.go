@@ -166,6 +166,7 @@ func (s *server) humaConfig() huma.Config {
 	cfg.Servers = []*huma.Server{{URL: s.cfg.PublicURL, Description: "Remy"}}
 	cfg.DocsPath = "" // served offline by mountDocs
 	cfg.CreateHooks = nil
+	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	cfg.RejectUnknownQueryParameters = true
 	cfg.OnAddOperation = append(cfg.OnAddOperation, documentErrorExamples)
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
