@@ -353,5 +353,3 @@ func TestFaults_ClientCancelCancelsQuery(t *testing.T) {
 		t.Fatalf("givenName = %v after a cancelled PATCH", got)
 	}
 }
-
-
