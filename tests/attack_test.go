@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -405,5 +407,68 @@ func TestAttack_KeyNeverLeaks(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"request"`) {
 		t.Fatalf("no request lines were logged: %s", logs.String())
+	}
+}
+
+// Slow loris against the real binary's http.Server: a client that trickles
+// its headers, or keeps an idle connection, is cut off; meanwhile the
+// server keeps answering everyone else.
+func TestAttack_SlowLorisHeaders(t *testing.T) {
+	t.Parallel()
+	dsn := newEmptyDatabase(t)
+	provision(t, dsn, "loris@example.com")
+	base := startServe(t, dsn)
+	u, _ := url.Parse(base)
+
+	var conns []net.Conn
+	for range 20 {
+		conn, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n")
+		conns = append(conns, conn)
+	}
+	start := time.Now()
+	closed := make(chan time.Duration, len(conns))
+	for _, conn := range conns {
+		go func() {
+			// One more header byte a second, forever.
+			for {
+				if _, err := conn.Write([]byte("X")); err != nil {
+					closed <- time.Since(start)
+					return
+				}
+				_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+				var b [1]byte
+				if _, err := conn.Read(b[:]); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+					closed <- time.Since(start)
+					return
+				}
+			}
+		}()
+	}
+	// The server still answers while the lorises hang on.
+	res, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("healthz during the attack: %d", res.StatusCode)
+	}
+	var slowest time.Duration
+	for range conns {
+		select {
+		case d := <-closed:
+			slowest = max(slowest, d)
+		case <-time.After(15 * time.Second):
+			t.Fatal("a slow-loris connection was still open after 15 s")
+		}
+	}
+	t.Logf("20 slow-loris connections cut within %v", slowest.Round(time.Millisecond))
+	if slowest < 4*time.Second {
+		t.Fatalf("cut after %v: before the 5 s ReadHeaderTimeout?", slowest)
 	}
 }

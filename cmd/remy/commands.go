@@ -188,13 +188,7 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(handler, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "version", version)
@@ -214,6 +208,34 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// Limits of serve's http.Server against slow or oversized clients. A body
+// must also arrive within 5 s of its first byte being awaited (Huma's
+// per-operation body read timeout, answered with a JSON 408). There is no
+// WriteTimeout: an export streams for as long as its client reads, and is
+// cut when a write stalls for a minute.
+const (
+	// readHeaderTimeout cuts a client that trickles its headers (slow loris).
+	readHeaderTimeout = 5 * time.Second
+	// readTimeout bounds reading a whole request, headers and body.
+	readTimeout = 30 * time.Second
+	// idleTimeout closes a kept-alive connection that sends nothing more.
+	idleTimeout = time.Minute
+	// maxHeaderBytes is Go's default, stated: a 1 MB User-Agent still fits
+	// (and is stored cut to 512 bytes); more is net/http's 431.
+	maxHeaderBytes = 1 << 20
+)
+
+func newHTTPServer(handler http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 func (c *cli) accountsCommand() *cobra.Command {
