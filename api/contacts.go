@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
@@ -132,10 +133,19 @@ func deleted(id uuid.UUID) *deletedResponse {
 	return out
 }
 
-// Statuses every authenticated operation can answer besides its own.
-var authErrors = []int{http.StatusUnauthorized, http.StatusTooManyRequests}
+// Statuses every authenticated operation can answer besides its own: the
+// key, the rate limit, and the database being unreachable or too slow for
+// the request's deadline.
+var authErrors = []int{http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusServiceUnavailable}
 
-func errs(statuses ...int) []int { return append(statuses, authErrors...) }
+func errs(statuses ...int) []int {
+	for _, st := range authErrors {
+		if !slices.Contains(statuses, st) {
+			statuses = append(statuses, st)
+		}
+	}
+	return statuses
+}
 
 func (s *server) registerContacts() {
 	huma.Register(s.api, huma.Operation{

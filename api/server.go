@@ -107,13 +107,6 @@ var configureHuma sync.Once
 
 // New returns the HTTP handler serving the whole API over store.
 func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
-	configureHuma.Do(func() {
-		// Package-level switches of Huma: set once, before any registration.
-		huma.NewError = newHumaError
-		huma.NewErrorWithContext = newHumaErrorWithContext
-		huma.DefaultArrayNullable = false
-		huma.ValidateStrictCasing = true
-	})
 	s := &server{
 		cfg:      cfg,
 		log:      log,
@@ -128,6 +121,22 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 		db:       store,
 
 		exportSlots: make(chan struct{}, maxConcurrentExports),
+	}
+	return s.handler()
+}
+
+// handler builds the router and registers every operation over s's
+// dependencies (the database's repositories, or a test's stand-ins).
+func (s *server) handler() http.Handler {
+	configureHuma.Do(func() {
+		// Package-level switches of Huma: set once, before any registration.
+		huma.NewError = newHumaError
+		huma.NewErrorWithContext = newHumaErrorWithContext
+		huma.DefaultArrayNullable = false
+		huma.ValidateStrictCasing = true
+	})
+	if s.exportSlots == nil {
+		s.exportSlots = make(chan struct{}, maxConcurrentExports)
 	}
 	router := chi.NewRouter()
 	router.Use(s.observe, s.deadline)
