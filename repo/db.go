@@ -79,6 +79,7 @@ type Store struct {
 	Accounts *AccountRepo
 	Keys     *KeyRepo
 	Contacts *ContactRepo
+	Tags     *TagRepo
 	Notes    *NoteRepo
 	Activity *ActivityRepo
 	Export   *ExportRepo
@@ -93,6 +94,7 @@ func NewStore(db *bun.DB) *Store {
 		Accounts: &AccountRepo{db: db},
 		Keys:     &KeyRepo{db: db},
 		Contacts: &ContactRepo{db: db},
+		Tags:     &TagRepo{db: db},
 		Notes:    &NoteRepo{db: db},
 		Activity: &ActivityRepo{db: db},
 		Export:   &ExportRepo{db: db},
