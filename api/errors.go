@@ -231,6 +231,10 @@ var (
 		Schema: &huma.Schema{Type: huma.TypeInteger, Minimum: ptr(1.0), Examples: []any{3}}}
 	headerWWWAuthenticate = &huma.Param{Description: "The scheme to authenticate with: Bearer.",
 		Schema: &huma.Schema{Type: huma.TypeString, Enum: []any{"Bearer"}}}
+	headerNoSniff = &huma.Param{Description: "Always nosniff: browsers must not guess another content type.",
+		Schema: &huma.Schema{Type: huma.TypeString, Enum: []any{"nosniff"}}}
+	headerNoStore = &huma.Param{Description: "Always no-store under /api: address books are personal, so no shared or browser cache keeps them.",
+		Schema: &huma.Schema{Type: huma.TypeString, Enum: []any{"no-store"}}}
 	headerAllow = &huma.Param{Description: "The methods this path does have.",
 		Schema: &huma.Schema{Type: huma.TypeString, Examples: []any{"GET, POST"}}}
 )
@@ -331,6 +335,10 @@ func documentErrorExamples(oapi *huma.OpenAPI, op *huma.Operation) {
 			}
 		}
 		resp.Headers["X-Request-Id"] = headerRequestID
+		resp.Headers["X-Content-Type-Options"] = headerNoSniff
+		if strings.HasPrefix(op.Path, "/api/") && resp.Headers["Cache-Control"] == nil {
+			resp.Headers["Cache-Control"] = headerNoStore
+		}
 		if authenticated {
 			resp.Headers["RateLimit-Policy"] = headerRateLimitPolicy
 			resp.Headers["RateLimit"] = headerRateLimit

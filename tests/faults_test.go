@@ -89,7 +89,12 @@ func newFaultServer(t testing.TB, timeout time.Duration) (*testServer, *dbProxy)
 // it came before the request deadline.
 func want503(t testing.TB, res *response, took, deadline time.Duration) {
 	t.Helper()
-	wantError(t, res, http.StatusServiceUnavailable, "Service temporarily unavailable")
+	want503Message(t, res, took, deadline, "Service temporarily unavailable")
+}
+
+func want503Message(t testing.TB, res *response, took, deadline time.Duration, msg string) {
+	t.Helper()
+	wantError(t, res, http.StatusServiceUnavailable, msg)
 	if res.Header.Get("Retry-After") == "" {
 		t.Errorf("503 without Retry-After")
 	}
@@ -157,7 +162,7 @@ func TestFaults_DatabaseStalledOrCut(t *testing.T) {
 			}
 			res, took := timed(t, s, http.MethodGet, "/readyz", "", nil)
 			t.Logf("readyz while %s: %d in %v", outage, res.Status, took.Round(time.Millisecond))
-			want503(t, res, took, 2*time.Second)
+			want503Message(t, res, took, 2*time.Second, "Database unreachable")
 			wantStatus(t, s.do(t, http.MethodGet, "/healthz", "", nil), http.StatusOK)
 
 			if outage == "stalled" {
