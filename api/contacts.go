@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -157,10 +158,19 @@ func deleted(id uuid.UUID) *deletedResponse {
 	return out
 }
 
-// Statuses every authenticated operation can answer besides its own.
-var authErrors = []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests}
+// Statuses every authenticated operation can answer besides its own: the
+// key and its scopes, the rate limit, and the database being unreachable or
+// too slow for the request's deadline.
+var authErrors = []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests, http.StatusServiceUnavailable}
 
-func errs(statuses ...int) []int { return append(statuses, authErrors...) }
+func errs(statuses ...int) []int {
+	for _, st := range authErrors {
+		if !slices.Contains(statuses, st) {
+			statuses = append(statuses, st)
+		}
+	}
+	return statuses
+}
 
 func (s *server) registerContacts() {
 	huma.Register(s.api, huma.Operation{

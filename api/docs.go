@@ -20,8 +20,38 @@ func mountDocs(r chi.Router) {
 		// swgui hides the Schemas section by default (-1); show it, collapsed.
 		SettingsUI: map[string]string{"defaultModelsExpandDepth": "1"},
 	})("Remy API", "/openapi.json", "/docs/")
-	r.Method(http.MethodGet, "/docs", docs)
-	r.Method(http.MethodGet, "/docs/*", docs)
+	r.Method(http.MethodGet, "/docs", jsonNotFound(docs))
+	r.Method(http.MethodGet, "/docs/*", jsonNotFound(docs))
+}
+
+// jsonNotFound gives the docs' file server Remy's JSON 404 for an unknown
+// asset (a probe such as /docs/../../etc/passwd) instead of its plain text.
+func jsonNotFound(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&notFoundWriter{ResponseWriter: w}, r)
+	})
+}
+
+type notFoundWriter struct {
+	http.ResponseWriter
+	replaced bool
+}
+
+func (w *notFoundWriter) WriteHeader(code int) {
+	if code == http.StatusNotFound {
+		w.replaced = true
+		w.Header().Del("Content-Length")
+		writeError(w.ResponseWriter, code, msgNotFoundRoute)
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *notFoundWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil // the file server's own text
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // mountDowngrade replaces Huma's /openapi-3.0.json with its downgrade minus

@@ -57,7 +57,7 @@ const (
 	msgMissingAuth     = "Missing Authorization header"
 	msgInvalidKey      = "Invalid, expired, or revoked API key"
 	msgInternal        = "Internal server error"
-	msgUnavailable     = "Service temporarily unavailable, please retry"
+	msgUnavailable     = "Service temporarily unavailable"
 	msgNotFoundRoute   = "Not found"
 	msgMethodNotAllowd = "Method not allowed"
 
@@ -188,6 +188,10 @@ func problem(err error, resource string) error {
 		return newError(http.StatusPreconditionFailed, preconditionMessage(resource))
 	case errors.Is(err, model.ErrUnavailable):
 		return newError(http.StatusServiceUnavailable, msgUnavailable).withHeader("Retry-After", "1")
+	case errors.Is(err, context.DeadlineExceeded):
+		// The request's deadline passed while waiting on the database: it
+		// is stalled or unreachable, and the client may try again.
+		return newError(http.StatusServiceUnavailable, msgUnavailable).withHeader("Retry-After", "1")
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads this, but the log shows 499.
 		return newError(499, "Client closed request")
@@ -227,6 +231,10 @@ var (
 		Schema: &huma.Schema{Type: huma.TypeInteger, Minimum: ptr(1.0), Examples: []any{3}}}
 	headerWWWAuthenticate = &huma.Param{Description: "The scheme to authenticate with: Bearer.",
 		Schema: &huma.Schema{Type: huma.TypeString, Enum: []any{"Bearer"}}}
+	headerNoSniff = &huma.Param{Description: "Always nosniff: browsers must not guess another content type.",
+		Schema: &huma.Schema{Type: huma.TypeString, Enum: []any{"nosniff"}}}
+	headerNoStore = &huma.Param{Description: "Always no-store under /api: address books are personal, so no shared or browser cache keeps them.",
+		Schema: &huma.Schema{Type: huma.TypeString, Enum: []any{"no-store"}}}
 	headerAllow = &huma.Param{Description: "The methods this path does have.",
 		Schema: &huma.Schema{Type: huma.TypeString, Examples: []any{"GET, POST"}}}
 )
@@ -330,6 +338,10 @@ func documentErrorExamples(oapi *huma.OpenAPI, op *huma.Operation) {
 			}
 		}
 		resp.Headers["X-Request-Id"] = headerRequestID
+		resp.Headers["X-Content-Type-Options"] = headerNoSniff
+		if strings.HasPrefix(op.Path, "/api/") && resp.Headers["Cache-Control"] == nil {
+			resp.Headers["Cache-Control"] = headerNoStore
+		}
 		if authenticated {
 			resp.Headers["RateLimit-Policy"] = headerRateLimitPolicy
 			resp.Headers["RateLimit"] = headerRateLimit

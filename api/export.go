@@ -71,7 +71,7 @@ func (s *server) registerExport() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "exportAccount",
 		Method:      http.MethodGet,
-		Path:        "/api/v1/export",
+		Path:        exportPath,
 		Summary:     "Export the whole account",
 		Description: exportDescription,
 		Tags:        []string{"Export"},
@@ -136,6 +136,8 @@ func (s *server) stream(hc huma.Context, snap *repo.Snapshot, write func(ctx con
 		panic(http.ErrAbortHandler)
 	}
 }
+
+const exportPath = "/api/v1/export"
 
 // maxConcurrentExports bounds the exports running at once in one process.
 // Each holds a pooled database connection (and a snapshot) for as long as

@@ -8,6 +8,10 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 )
 
+// readyTimeout bounds /readyz, so a load balancer's probe learns of a
+// stalled database in time, whatever the request deadline.
+const readyTimeout = 1500 * time.Millisecond
+
 type healthBody struct {
 	Status string `json:"status" example:"ok" doc:"ok when healthy."`
 }
@@ -45,7 +49,7 @@ func (s *server) registerHealth() {
 		Errors:             []int{http.StatusServiceUnavailable},
 		Metadata:           map[string]any{errorExamplesKey: map[int][]string{http.StatusServiceUnavailable: {msgDatabaseUnreachable}}},
 	}, func(ctx context.Context, _ *struct{}) (*healthResponse, error) {
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 		defer cancel()
 		if err := s.db.Ping(ctx); err != nil {
 			logger(ctx).Warn("readiness check failed", "error", err)

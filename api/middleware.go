@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/go-chi/chi/v5"
@@ -73,14 +74,22 @@ func (s *server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if id == "" || !saneRequestID.MatchString(id) {
+		// A client that sends its key as the request id (a misconfigured
+		// header template) must not have it echoed and logged.
+		if !saneRequestID.MatchString(id) || strings.HasPrefix(strings.ToLower(id), model.KeyPrefix) {
 			id = rand.Text()
 		}
-		w.Header().Set("X-Request-Id", id)
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			// Address books are personal: no shared or browser cache keeps them.
+			h.Set("Cache-Control", "no-store")
+		}
 		info := &requestInfo{
 			id:        id,
 			clientIP:  s.clientIP(r),
-			userAgent: r.UserAgent(),
+			userAgent: truncateUTF8(strings.ToValidUTF8(r.UserAgent(), "\uFFFD"), maxUserAgent),
 		}
 		info.base = s.log
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
@@ -126,6 +135,40 @@ func (s *server) observe(next http.Handler) http.Handler {
 	})
 }
 
+// maxUserAgent is how much of a User-Agent the Activity Log keeps, in bytes.
+const maxUserAgent = 512
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// deadline gives every request but an export the configured time, minus a
+// margin so that the 503 itself leaves before the deadline. Exports stream
+// for as long as their client reads and are bounded by their stall rule.
+func (s *server) deadline(next http.Handler) http.Handler {
+	timeout := s.cfg.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	work := timeout - min(timeout/10, 500*time.Millisecond)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == exportPath {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), work)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
 func routePattern(r *http.Request) string {
 	if rc := chi.RouteContext(r.Context()); rc != nil {
 		if p := rc.RoutePattern(); p != "" {
@@ -145,6 +188,10 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(code int) {
 	if !r.wroteHeader {
 		r.status, r.wroteHeader = code, true
+		if code == http.StatusServiceUnavailable && r.Header().Get("Retry-After") == "" {
+			// Every 503 says when to come back, whichever layer wrote it.
+			r.Header().Set("Retry-After", "1")
+		}
 		if code == http.StatusNotModified {
 			// Huma labels every error it writes, even a bodiless 304.
 			r.Header().Del("Content-Type")

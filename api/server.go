@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
@@ -48,7 +49,14 @@ type Config struct {
 	// MetricsElsewhere keeps /metrics off this handler, because it is
 	// served on its own listener (REMY_METRICS_ADDR).
 	MetricsElsewhere bool
+	// RequestTimeout bounds every request but exports, which have their own
+	// stall rule: past it, work on the database is cancelled and the
+	// client gets a 503. 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
+
+// DefaultRequestTimeout is Config.RequestTimeout's default.
+const DefaultRequestTimeout = 10 * time.Second
 
 // Repositories the API calls. They are interfaces so that tests of this
 // package can stand in for the database; *repo.Store's members satisfy them.
@@ -110,13 +118,6 @@ var configureHuma sync.Once
 
 // New returns the HTTP handler serving the whole API over store.
 func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
-	configureHuma.Do(func() {
-		// Package-level switches of Huma: set once, before any registration.
-		huma.NewError = newHumaError
-		huma.NewErrorWithContext = newHumaErrorWithContext
-		huma.DefaultArrayNullable = false
-		huma.ValidateStrictCasing = true
-	})
 	s := &server{
 		cfg:      cfg,
 		log:      log,
@@ -137,9 +138,25 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 	if s.metrics == nil {
 		s.metrics = NewMetrics(store.DB.DB)
 	}
+	return s.handler()
+}
+
+// handler builds the router and registers every operation over s's
+// dependencies (the database's repositories, or a test's stand-ins).
+func (s *server) handler() http.Handler {
+	configureHuma.Do(func() {
+		// Package-level switches of Huma: set once, before any registration.
+		huma.NewError = newHumaError
+		huma.NewErrorWithContext = newHumaErrorWithContext
+		huma.DefaultArrayNullable = false
+		huma.ValidateStrictCasing = true
+	})
+	if s.exportSlots == nil {
+		s.exportSlots = make(chan struct{}, maxConcurrentExports)
+	}
 	router := chi.NewRouter()
-	router.Use(s.observe)
-	if !cfg.MetricsElsewhere {
+	router.Use(s.observe, s.deadline)
+	if s.metrics != nil && !s.cfg.MetricsElsewhere {
 		// Outside Huma, so no API key: scrapers are kept out by the network.
 		router.Method(http.MethodGet, "/metrics", s.metrics.Handler())
 	}
@@ -180,6 +197,7 @@ func (s *server) humaConfig() huma.Config {
 	cfg.Servers = []*huma.Server{{URL: s.cfg.PublicURL, Description: "Remy"}}
 	cfg.DocsPath = "" // served offline by mountDocs
 	cfg.CreateHooks = nil
+	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	cfg.RejectUnknownQueryParameters = true
 	cfg.OnAddOperation = append(cfg.OnAddOperation, documentErrorExamples)
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{

@@ -38,6 +38,12 @@ func MigrateFS(ctx context.Context, db *bun.DB, fsys fs.FS) (applied []string, e
 		return nil, fmt.Errorf("migrate: connect: %w", err)
 	}
 	defer conn.Close()
+	// Waiting for another process's migrations may take longer than the
+	// pool's statement_timeout allows a statement.
+	if _, err := conn.ExecContext(ctx, "SET statement_timeout = 0"); err != nil {
+		return nil, fmt.Errorf("migrate: connect: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "RESET statement_timeout")
 	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", lockKey); err != nil {
 		return nil, fmt.Errorf("migrate: lock: %w", err)
 	}

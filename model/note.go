@@ -37,6 +37,8 @@ func (n *Note) Validate() error {
 		return FieldError("body", fmt.Sprintf("Must be at most %d characters", MaxNoteBody))
 	case !utf8.ValidString(n.Body):
 		return FieldError("body", "Must be valid UTF-8")
+	case strings.ContainsRune(n.Body, 0):
+		return FieldError("body", "Must not contain NUL (\\u0000) characters")
 	}
 	return nil
 }

@@ -35,6 +35,18 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 5 * time.Second
 	}
+	// Server-side backstops for when a client's cancellation never reaches
+	// Postgres (a lost cancel request, a process that stalls holding a
+	// transaction): statements and idle transactions cannot hold locks
+	// forever. A DATABASE_URL that sets them wins.
+	for name, d := range map[string]time.Duration{
+		"statement_timeout":                   StatementTimeout,
+		"idle_in_transaction_session_timeout": IdleInTransactionTimeout,
+	} {
+		if _, ok := cfg.RuntimeParams[name]; !ok {
+			cfg.RuntimeParams[name] = fmt.Sprintf("%dms", d.Milliseconds())
+		}
+	}
 	sqldb := stdlib.OpenDB(*cfg)
 	n := 4 * runtime.GOMAXPROCS(0)
 	sqldb.SetMaxOpenConns(n)
@@ -49,6 +61,14 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 	}
 	return db, nil
 }
+
+// Server-side limits set on every pooled connection. Both are above the
+// API's default request deadline (10 s), which normally ends a request's
+// statement first, through cancellation.
+const (
+	StatementTimeout         = 30 * time.Second
+	IdleInTransactionTimeout = 30 * time.Second
+)
 
 // Store groups the repositories over one database handle.
 type Store struct {
@@ -164,9 +184,81 @@ type txKey struct{}
 // roll back together. The API uses it to store an idempotent request's
 // response in the same transaction as the resource the request created.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	return interpretError(s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return interpretError(runTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
 		return fn(context.WithValue(ctx, txKey{}, tx))
 	}))
+}
+
+// commitCheckWindow is how long, at least, runTx keeps asking whether a
+// COMMIT whose answer was lost took effect, even when the request's own
+// deadline has already passed.
+const commitCheckWindow = time.Second
+
+// runTx is bun's RunInTx for a top-level transaction, plus an answer to the
+// one question a lost connection leaves open: did the COMMIT happen? When
+// the connection breaks after COMMIT was sent, Postgres may have committed
+// or not; reporting a failure for a write that was in fact applied would
+// lie to the client. So the transaction notes its id before committing,
+// and on an unanswered COMMIT asks Postgres (txid_status, on another
+// connection) until it knows or until the request's deadline, but at least
+// commitCheckWindow. Only when the database stays unreachable that long is
+// the outcome unknown; the error is then ErrUnavailable like any outage,
+// and an Idempotency-Key makes the retry safe.
+func runTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	var xid int64
+	if err := tx.NewRaw("SELECT txid_current()").Scan(ctx, &xid); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err // COMMIT not sent: rolled back for certain
+	}
+	committed = true // from here on Rollback could only fail
+	err = tx.Commit()
+	var pgErr *pgconn.PgError
+	if err == nil || errors.As(err, &pgErr) || errors.Is(err, sql.ErrTxDone) {
+		return err // Postgres answered (or COMMIT was never sent)
+	}
+	if commitTookEffect(ctx, db, xid) {
+		return nil
+	}
+	return err
+}
+
+// commitTookEffect asks, on a fresh connection, whether transaction xid
+// committed, retrying while the database is unreachable or the transaction
+// is still finishing.
+func commitTookEffect(ctx context.Context, db *bun.DB, xid int64) bool {
+	deadline := time.Now().Add(commitCheckWindow)
+	if d, ok := ctx.Deadline(); ok && d.After(deadline) {
+		deadline = d
+	}
+	checkCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	defer cancel()
+	for {
+		var status sql.NullString
+		err := db.NewRaw("SELECT txid_status(?)", xid).Scan(checkCtx, &status)
+		if err == nil && status.String != "in progress" {
+			return status.String == "committed"
+		}
+		select {
+		case <-checkCtx.Done():
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // inTx runs fn in a transaction, or in a savepoint of the caller's (see
@@ -175,7 +267,7 @@ func inTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.T
 	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
 		return interpretError(tx.RunInTx(ctx, nil, fn))
 	}
-	return interpretError(db.RunInTx(ctx, nil, fn))
+	return interpretError(runTx(ctx, db, fn))
 }
 
 // conn is the caller's transaction (see Store.InTx) if there is one, else db.

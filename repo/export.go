@@ -36,8 +36,15 @@ func (r *ExportRepo) Begin(ctx context.Context, accountID uuid.UUID) (*Snapshot,
 		return nil, interpretError(err)
 	}
 	snap := &Snapshot{db: r.db, tx: tx, Account: new(model.Account)}
-	// The first statement fixes the snapshot; now() is its instant.
-	err = tx.NewRaw("SELECT now()").Scan(ctx, &snap.At)
+	// An export's transaction sits idle while a slow client drains what
+	// was sent; the API cuts a client stalled for a minute, so the server's
+	// idle limit must be longer than that. The statement does not take the
+	// snapshot (SET is a utility command).
+	_, err = tx.ExecContext(ctx, "SET LOCAL idle_in_transaction_session_timeout = '90s'")
+	// The first query fixes the snapshot; now() is its instant.
+	if err == nil {
+		err = tx.NewRaw("SELECT now()").Scan(ctx, &snap.At)
+	}
 	if err == nil {
 		err = tx.NewSelect().Model(snap.Account).Where("id = ?", accountID).Scan(ctx)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -292,18 +293,24 @@ func TestCLI_ServeDrainsInFlightRequestsOnSIGTERM(t *testing.T) {
 	key := provision(t, dsn, "drain@example.com")
 	cmd, base, logs := startServeProcess(t, dsn)
 
-	// A request whose body is still arriving when SIGTERM comes.
+	// A request whose body is still arriving when SIGTERM comes. With
+	// Expect: 100-continue the server says when its handler starts reading
+	// the body, so no sleep has to guess it.
 	pr, pw := io.Pipe()
-	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, base+"/api/v1/contacts", pr)
+	reading := make(chan struct{})
+	trace := &httptrace.ClientTrace{Got100Continue: func() { close(reading) }}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodPost, base+"/api/v1/contacts", pr)
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Expect", "100-continue")
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
 	type result struct {
 		status int
 		err    error
 	}
 	done := make(chan result, 1)
 	go func() {
-		res, err := http.DefaultClient.Do(req)
+		res, err := client.Do(req)
 		if err != nil {
 			done <- result{err: err}
 			return
@@ -311,14 +318,26 @@ func TestCLI_ServeDrainsInFlightRequestsOnSIGTERM(t *testing.T) {
 		res.Body.Close()
 		done <- result{status: res.StatusCode}
 	}()
+	select {
+	case <-reading:
+	case r := <-done:
+		t.Fatalf("the request ended before its body was read: %+v", r)
+	case <-time.After(15 * time.Second):
+		t.Fatal("the server never started reading the body")
+	}
 	if _, err := pw.Write([]byte(`{"givenName":`)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // the server is now reading the body
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// The rest of the body arrives once the server is draining.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "shutting down: draining"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no shutdown log line after SIGTERM:\n%s", logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if _, err := pw.Write([]byte(`"Drained"}`)); err != nil {
 		t.Fatal(err)
 	}

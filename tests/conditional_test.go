@@ -156,7 +156,7 @@ func TestContacts_IfMatchConcurrent(t *testing.T) {
 		start  = make(chan struct{})
 		mu     sync.Mutex
 		counts = map[int]int{}
-		winner string
+		won    *response // decoded after Wait: t.Fatal belongs to the test's goroutine
 	)
 	for i := range n {
 		wg.Go(func() {
@@ -170,7 +170,7 @@ func TestContacts_IfMatchConcurrent(t *testing.T) {
 			defer mu.Unlock()
 			counts[res.Status]++
 			if res.Status == http.StatusOK {
-				winner = res.Data(t)["nickname"].(string)
+				won = res
 			}
 		})
 	}
@@ -178,6 +178,10 @@ func TestContacts_IfMatchConcurrent(t *testing.T) {
 	wg.Wait()
 	if counts[http.StatusOK] != 1 || counts[http.StatusPreconditionFailed] != n-1 {
 		t.Fatalf("statuses %v, want exactly one 200 and %d 412s", counts, n-1)
+	}
+	winner, _ := won.Data(t)["nickname"].(string)
+	if !strings.HasPrefix(winner, "writer ") {
+		t.Fatalf("the winner's nickname = %q", winner)
 	}
 	if got := s.do(t, http.MethodGet, path, a.Key, nil).Data(t)["nickname"]; got != winner {
 		t.Fatalf("nickname = %v, want the winner's %q", got, winner)

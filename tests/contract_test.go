@@ -146,6 +146,11 @@ func (c *contract) wrap(t testing.TB, handler http.Handler) http.Handler {
 		// An aborted response (a panic with http.ErrAbortHandler) never
 		// gets here: the client sees a broken transfer, not a response.
 		res := &captured{code: tee.status(), header: w.Header().Clone(), body: bytes.Clone(tee.body.Bytes()), truncated: tee.truncated}
+		if res.code == 499 {
+			// The client went away first (nginx's 499, which Remy logs): no
+			// one receives this response, so there is no contract to keep.
+			return
+		}
 		pending.Add(1)
 		contractQueue <- func() {
 			defer pending.Done()

@@ -26,8 +26,14 @@ func exportedFile(t testing.TB, res *response, contentType, filename string) []b
 	if cd := res.Header.Get("Content-Disposition"); !want.MatchString(cd) {
 		t.Fatalf("Content-Disposition = %q, want %s", cd, want)
 	}
-	if !strings.Contains(res.Header.Get("Content-Disposition"), time.Now().UTC().Format(time.DateOnly)) {
-		t.Fatalf("Content-Disposition %q is not dated today", res.Header.Get("Content-Disposition"))
+	// Dated the day the snapshot was taken, which is between sending and
+	// receiving (both days, if the export straddled UTC midnight).
+	dated := false
+	for _, at := range []time.Time{res.Sent, res.Received} {
+		dated = dated || strings.Contains(res.Header.Get("Content-Disposition"), at.UTC().Format(time.DateOnly))
+	}
+	if !dated || res.Sent.IsZero() {
+		t.Fatalf("Content-Disposition %q is not dated between %v and %v", res.Header.Get("Content-Disposition"), res.Sent.UTC(), res.Received.UTC())
 	}
 	return res.Body
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -88,6 +89,9 @@ type response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Sent and Received bracket the request: what the server did happened
+	// between them.
+	Sent, Received time.Time
 }
 
 // JSON decodes the body into a generic map (failing the test if it is not a
@@ -155,6 +159,7 @@ func (s *testServer) send(method, path, key string, body any, headers ...header)
 	for _, h := range headers {
 		req.Header.Set(h.Name, h.Value)
 	}
+	sent := time.Now()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
@@ -164,7 +169,7 @@ func (s *testServer) send(method, path, key string, body any, headers ...header)
 	if err != nil {
 		return nil, fmt.Errorf("read body: %w", err)
 	}
-	return &response{Status: res.StatusCode, Header: res.Header, Body: b}, nil
+	return &response{Status: res.StatusCode, Header: res.Header, Body: b, Sent: sent, Received: time.Now()}, nil
 }
 
 // countContacts is how many contacts the account has, read from the database.

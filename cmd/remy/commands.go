@@ -52,7 +52,8 @@ Configuration comes from the environment (see the README for the full table):
   REMY_RATE_LIMIT_BURST  burst size per API key (default 50)
   REDIS_URL              share rate limits between instances through Redis (optional; e.g. redis://localhost:6379/0)
   REMY_DEBUG_ADDR        serve Go's pprof profiles (goroutines, heap…) on this address (optional; e.g. 127.0.0.1:6060)
-  REMY_METRICS_ADDR      serve /metrics on this address instead of on REMY_ADDR (e.g. 127.0.0.1:9090)`,
+  REMY_METRICS_ADDR      serve /metrics on this address instead of on REMY_ADDR (e.g. 127.0.0.1:9090)
+  REMY_REQUEST_TIMEOUT   deadline of every request but exports, a Go duration (default 10s)`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -176,6 +177,7 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 		Version:        version,
 		RateLimitRPS:   c.cfg.RateLimitRPS,
 		RateLimitBurst: c.cfg.RateLimitBurst,
+		RequestTimeout: c.cfg.RequestTimeout,
 	}
 	if c.cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(c.cfg.RedisURL)
@@ -229,13 +231,7 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 		}
 		defer stopDebug()
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(handler, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "version", version)
@@ -262,6 +258,34 @@ func metricsMux(m *api.Metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	return mux
+}
+
+// Limits of serve's http.Server against slow or oversized clients. A body
+// must also arrive within 5 s of its first byte being awaited (Huma's
+// per-operation body read timeout, answered with a JSON 408). There is no
+// WriteTimeout: an export streams for as long as its client reads, and is
+// cut when a write stalls for a minute.
+const (
+	// readHeaderTimeout cuts a client that trickles its headers (slow loris).
+	readHeaderTimeout = 5 * time.Second
+	// readTimeout bounds reading a whole request, headers and body.
+	readTimeout = 30 * time.Second
+	// idleTimeout closes a kept-alive connection that sends nothing more.
+	idleTimeout = time.Minute
+	// maxHeaderBytes is Go's default, stated: a 1 MB User-Agent still fits
+	// (and is stored cut to 512 bytes); more is net/http's 431.
+	maxHeaderBytes = 1 << 20
+)
+
+func newHTTPServer(handler http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 func (c *cli) accountsCommand() *cobra.Command {

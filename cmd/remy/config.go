@@ -7,6 +7,9 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/remy-crm/remy/api"
 )
 
 // config is everything remy reads from its environment (and flags).
@@ -21,6 +24,7 @@ type config struct {
 	RedisURL       string
 	DebugAddr      string
 	MetricsAddr    string
+	RequestTimeout time.Duration
 }
 
 // Environment variables, with their defaults, as the README's table lists them.
@@ -35,6 +39,7 @@ const (
 	envRedisURL       = "REDIS_URL"
 	envDebugAddr      = "REMY_DEBUG_ADDR"
 	envMetricsAddr    = "REMY_METRICS_ADDR"
+	envRequestTimeout = "REMY_REQUEST_TIMEOUT"
 )
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -47,6 +52,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RedisURL:       getenv(envRedisURL),
 		DebugAddr:      getenv(envDebugAddr),
 		MetricsAddr:    getenv(envMetricsAddr),
+		RequestTimeout: api.DefaultRequestTimeout,
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(or(getenv(envLogLevel), "info"))); err != nil {
 		return cfg, fmt.Errorf("%s: %w", envLogLevel, err)
@@ -75,6 +81,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return cfg, fmt.Errorf("%s: want a whole number >= 1, got %q", envRateLimitBurst, v)
 		}
 		cfg.RateLimitBurst = n
+	}
+	if v := getenv(envRequestTimeout); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond {
+			return cfg, fmt.Errorf("%s: want a Go duration of at least 100ms such as 10s, got %q", envRequestTimeout, v)
+		}
+		cfg.RequestTimeout = d
 	}
 	return cfg, nil
 }

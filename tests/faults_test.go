@@ -1,0 +1,360 @@
+package tests
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/remy-crm/remy/api"
+)
+
+// dbProxy is an in-process toxiproxy between one test's server and its
+// Postgres: Cut closes every connection and refuses new ones (a dead
+// network or a stopped database), Stall lets connections open but drops
+// every byte sent to Postgres (a paused database, a partitioned network).
+type dbProxy struct {
+	proxy *toxiproxy.Proxy
+	DSN   string // the test database, reached through the proxy
+}
+
+func newDBProxy(t testing.TB, dsn string) *dbProxy {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil || u.Host == "" {
+		t.Fatalf("fault tests need a URL-form DSN, got %q", dsn)
+	}
+	server := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
+	p := toxiproxy.NewProxy(server, "postgres", "127.0.0.1:0", u.Host)
+	if err := p.Start(); err != nil {
+		t.Fatalf("start toxiproxy: %v", err)
+	}
+	t.Cleanup(p.Stop)
+	u.Host = p.Listen
+	return &dbProxy{proxy: p, DSN: u.String()}
+}
+
+func (p *dbProxy) Cut(t testing.TB) {
+	p.proxy.Stop()
+}
+
+func (p *dbProxy) Restore(t testing.TB) {
+	t.Helper()
+	// The port was released by Stop; bind it again.
+	var err error
+	for range 50 {
+		if err = p.proxy.Start(); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("restart toxiproxy: %v", err)
+}
+
+func (p *dbProxy) Stall(t testing.TB) {
+	t.Helper()
+	_, err := p.proxy.Toxics.AddToxicJson(strings.NewReader(
+		`{"name":"stall","type":"timeout","stream":"upstream","attributes":{"timeout":0}}`))
+	if err != nil {
+		t.Fatalf("add toxic: %v", err)
+	}
+}
+
+func (p *dbProxy) Unstall(t testing.TB) {
+	t.Helper()
+	if err := p.proxy.Toxics.RemoveToxic(context.Background(), "stall"); err != nil {
+		t.Fatalf("remove toxic: %v", err)
+	}
+}
+
+// newFaultServer is the API over the test's database reached through a
+// proxy the test controls, with the given request deadline.
+func newFaultServer(t testing.TB, timeout time.Duration) (*testServer, *dbProxy) {
+	t.Helper()
+	p := newDBProxy(t, newDatabase(t))
+	s := newServerOn(t, p.DSN, func(c *api.Config) { c.RequestTimeout = timeout })
+	return s, p
+}
+
+// want503 checks the outage answer: the exact body, Retry-After, and that
+// it came before the request deadline.
+func want503(t testing.TB, res *response, took, deadline time.Duration) {
+	t.Helper()
+	want503Message(t, res, took, deadline, "Service temporarily unavailable")
+}
+
+func want503Message(t testing.TB, res *response, took, deadline time.Duration, msg string) {
+	t.Helper()
+	wantError(t, res, http.StatusServiceUnavailable, msg)
+	if res.Header.Get("Retry-After") == "" {
+		t.Errorf("503 without Retry-After")
+	}
+	if took >= deadline {
+		t.Errorf("503 took %v, deadline %v", took, deadline)
+	}
+}
+
+// timed sends a request and says how long the answer took.
+func timed(t testing.TB, s *testServer, method, path, key string, body any) (*response, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	res := s.do(t, method, path, key, body)
+	return res, time.Since(start)
+}
+
+// awaitRecovery polls GET path until it answers 200 and returns how long
+// that took.
+func awaitRecovery(t testing.TB, s *testServer, key string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < within {
+		res, err := s.send(http.MethodGet, "/api/v1/contacts", key, nil)
+		if err == nil && res.Status == http.StatusOK {
+			return time.Since(start)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("the API did not recover within %v of the database coming back", within)
+	return 0
+}
+
+// With the database stalled (connections open, nothing answers) or cut,
+// every request answers 503 before its deadline, /readyz within 2 s, and
+// the same process serves again once the database is back.
+func TestFaults_DatabaseStalledOrCut(t *testing.T) {
+	t.Parallel()
+	const deadline = 2 * time.Second
+	for _, outage := range []string{"stalled", "cut"} {
+		t.Run(outage, func(t *testing.T) {
+			t.Parallel()
+			s, p := newFaultServer(t, deadline)
+			a := s.newTenant(t)
+			c := s.createContact(t, a.Key, map[string]any{"givenName": "Before"})
+			wantStatus(t, s.do(t, http.MethodGet, "/readyz", "", nil), http.StatusOK)
+
+			if outage == "stalled" {
+				p.Stall(t)
+			} else {
+				p.Cut(t)
+			}
+			for _, r := range []struct {
+				method, path string
+				body         any
+			}{
+				{http.MethodGet, "/api/v1/contacts", nil},
+				{http.MethodGet, "/api/v1/contacts/" + c["id"].(string), nil},
+				{http.MethodPost, "/api/v1/contacts", map[string]any{"givenName": "During"}},
+				{http.MethodPatch, "/api/v1/contacts/" + c["id"].(string), map[string]any{"givenName": "During"}},
+				{http.MethodGet, "/api/v1/activity", nil},
+			} {
+				res, took := timed(t, s, r.method, r.path, a.Key, r.body)
+				t.Logf("%s %s while %s: %d in %v", r.method, r.path, outage, res.Status, took.Round(time.Millisecond))
+				want503(t, res, took, deadline)
+			}
+			res, took := timed(t, s, http.MethodGet, "/readyz", "", nil)
+			t.Logf("readyz while %s: %d in %v", outage, res.Status, took.Round(time.Millisecond))
+			want503Message(t, res, took, 2*time.Second, "Database unreachable")
+			wantStatus(t, s.do(t, http.MethodGet, "/healthz", "", nil), http.StatusOK)
+
+			if outage == "stalled" {
+				p.Unstall(t)
+			} else {
+				p.Restore(t)
+			}
+			t.Logf("recovered %v after the database came back", awaitRecovery(t, s, a.Key, 10*time.Second).Round(time.Millisecond))
+			wantStatus(t, s.do(t, http.MethodGet, "/readyz", "", nil), http.StatusOK)
+			// Nothing sent during the outage was applied.
+			list := s.do(t, http.MethodGet, "/api/v1/contacts", a.Key, nil).JSON(t)
+			if list["total"] != float64(1) {
+				t.Fatalf("after the outage: %s", mustJSON(list))
+			}
+			if got := s.do(t, http.MethodGet, "/api/v1/contacts/"+c["id"].(string), a.Key, nil).Data(t)["givenName"]; got != "Before" {
+				t.Fatalf("givenName = %v, want Before", got)
+			}
+		})
+	}
+}
+
+func mustJSON(v any) string { return fmt.Sprintf("%v", v) }
+
+// Writers run while the database is cut and then stalled under them: every
+// write acknowledged with a 201 is there afterwards, with its Activity Log
+// entry; every write that failed is absent, with none; nothing failed with
+// anything but a 503.
+func TestFaults_NothingHalfApplied(t *testing.T) {
+	t.Parallel()
+	const deadline = 3 * time.Second
+	s, p := newFaultServer(t, deadline)
+	a := s.newTenant(t)
+
+	type outcome struct {
+		name   string
+		status int
+	}
+	var (
+		mu       sync.Mutex
+		outcomes []outcome
+		wg       sync.WaitGroup
+	)
+	stop := make(chan struct{})
+	for w := range 6 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				name := fmt.Sprintf("w%d-%d", w, i)
+				res, err := s.send(http.MethodPost, "/api/v1/contacts", a.Key, map[string]any{"givenName": name, "tags": []string{"load"}})
+				status := 0
+				if err == nil {
+					status = res.Status
+				}
+				mu.Lock()
+				outcomes = append(outcomes, outcome{name, status})
+				mu.Unlock()
+			}
+		})
+	}
+	phase := func(d time.Duration) { time.Sleep(d) }
+	phase(400 * time.Millisecond)
+	p.Cut(t) // connections reset in the middle of transactions
+	phase(time.Second)
+	p.Restore(t)
+	phase(400 * time.Millisecond)
+	p.Stall(t) // transactions hang, then hit the deadline
+	phase(1500 * time.Millisecond)
+	p.Unstall(t)
+	phase(600 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	present := map[string]bool{}
+	for offset := 0; ; offset += 100 {
+		res := s.do(t, http.MethodGet, fmt.Sprintf("/api/v1/contacts?limit=100&offset=%d", offset), a.Key, nil)
+		wantStatus(t, res, http.StatusOK)
+		data := res.JSON(t)["data"].([]any)
+		for _, c := range data {
+			name := c.(map[string]any)["givenName"].(string)
+			if present[name] {
+				t.Errorf("%s is listed twice", name)
+			}
+			present[name] = true
+		}
+		if len(data) < 100 {
+			break
+		}
+	}
+	counts := map[int]int{}
+	for _, o := range outcomes {
+		counts[o.status]++
+		switch {
+		case o.status == http.StatusCreated && !present[o.name]:
+			t.Errorf("%s was acknowledged but is missing", o.name)
+		case o.status != http.StatusCreated && present[o.name]:
+			t.Errorf("%s failed with %d but was stored", o.name, o.status)
+		case o.status != http.StatusCreated && o.status != http.StatusServiceUnavailable:
+			t.Errorf("%s: status %d, want 201 or 503", o.name, o.status)
+		}
+	}
+	t.Logf("writes by status: %v", counts)
+	if counts[http.StatusCreated] == 0 || counts[http.StatusServiceUnavailable] == 0 {
+		t.Fatalf("the outage was not exercised: %v", counts)
+	}
+	if len(present) != counts[http.StatusCreated] {
+		t.Fatalf("%d contacts listed, %d acknowledged", len(present), counts[http.StatusCreated])
+	}
+	// The change and its Activity Log entry commit together.
+	db, err := sql.Open("pgx", s.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var entries int
+	if err := db.QueryRow(`SELECT count(*) FROM activity_log WHERE action = 'contact.created'`).Scan(&entries); err != nil {
+		t.Fatal(err)
+	}
+	if entries != len(present) {
+		t.Fatalf("%d contact.created entries for %d contacts", entries, len(present))
+	}
+}
+
+// A client that gives up cancels its query in Postgres at once: nothing is
+// left waiting on the row lock behind it.
+func TestFaults_ClientCancelCancelsQuery(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	a := s.newTenant(t)
+	c := s.createContact(t, a.Key, map[string]any{"givenName": "Locked"})
+
+	// Another session holds the contact's row lock, so the PATCH waits.
+	db, err := sql.Open("pgx", s.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`SELECT 1 FROM contacts WHERE id = $1 FOR UPDATE`, c["id"]); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPatch, s.URL+"/api/v1/contacts/"+c["id"].(string), strings.NewReader(`{"givenName":"Changed"}`))
+	req.Header.Set("Authorization", "Bearer "+a.Key)
+	req.Header.Set("Content-Type", "application/json")
+	errc := make(chan error, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		errc <- err
+	}()
+	waiting := func() int {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for waiting() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the PATCH never reached the lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-errc; err == nil {
+		t.Fatal("the cancelled request succeeded")
+	}
+	start := time.Now()
+	for waiting() != 0 {
+		if time.Since(start) > 2*time.Second {
+			t.Fatal("the query still waits in Postgres 2 s after its client went away")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("query cancelled in Postgres %v after the client gave up", time.Since(start).Round(time.Millisecond))
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.do(t, http.MethodGet, "/api/v1/contacts/"+c["id"].(string), a.Key, nil).Data(t)["givenName"]; got != "Locked" {
+		t.Fatalf("givenName = %v after a cancelled PATCH", got)
+	}
+}
