@@ -89,6 +89,7 @@ type server struct {
 	notes    noteStore
 	activity activityStore
 	export   exportStore
+	webhooks webhookStore
 	db       pinger
 
 	exportSlots chan struct{} // one token per running export
@@ -116,6 +117,7 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 		notes:    store.Notes,
 		activity: store.Activity,
 		export:   store.Export,
+		webhooks: store.Webhooks,
 		db:       store,
 
 		exportSlots: make(chan struct{}, maxConcurrentExports),

@@ -62,20 +62,23 @@ type Store struct {
 	Notes    *NoteRepo
 	Activity *ActivityRepo
 	Export   *ExportRepo
+	Webhooks *WebhookRepo
 }
 
 // NewStore returns the repositories over db.
 func NewStore(db *bun.DB) *Store {
+	ev := newEvents(db)
 	return &Store{
 		Idempotency: &IdempotencyRepo{db: db},
 
 		DB:       db,
 		Accounts: &AccountRepo{db: db},
 		Keys:     &KeyRepo{db: db},
-		Contacts: &ContactRepo{db: db},
-		Notes:    &NoteRepo{db: db},
+		Contacts: &ContactRepo{db: db, ev: ev},
+		Notes:    &NoteRepo{db: db, ev: ev},
 		Activity: &ActivityRepo{db: db},
 		Export:   &ExportRepo{db: db},
+		Webhooks: &WebhookRepo{db: db, ev: ev},
 	}
 }
 

@@ -46,13 +46,14 @@ func lockOwned[T any](ctx context.Context, tx bun.Tx, accountID, id uuid.UUID, c
 }
 
 // insertLogged inserts v (filling its generated columns) and the Activity
-// Log entry that entry() builds from it, in one transaction.
-func insertLogged[T any](ctx context.Context, db *bun.DB, v *T, entry func() *model.Activity) (*T, error) {
+// Log entry that entry() builds from it (and its webhook deliveries), in one
+// transaction.
+func insertLogged[T any](ctx context.Context, db *bun.DB, ev *events, v *T, entry func() *model.Activity) (*T, error) {
 	err := inTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(v).Returning("*").Exec(ctx); err != nil {
 			return err
 		}
-		return logActivity(ctx, tx, entry())
+		return ev.log(ctx, tx, entry(), v)
 	})
 	if err != nil {
 		return nil, err
@@ -110,7 +111,7 @@ func listPage[T any, R pageRow[T]](ctx context.Context, db *bun.DB, p model.List
 // (running the precondition), applies the patch, and, when something
 // changed, writes the row with a new version and logs action with the
 // changes. A patch that changes nothing writes nothing.
-func updateLogged[T any](ctx context.Context, db *bun.DB, actor model.Actor, id uuid.UUID, check Precondition[T],
+func updateLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor model.Actor, id uuid.UUID, check Precondition[T],
 	apply func(*T) (map[string]model.Change, error), columns func(*bun.UpdateQuery) *bun.UpdateQuery,
 	action, resourceType string,
 ) (*T, error) {
@@ -138,7 +139,7 @@ func updateLogged[T any](ctx context.Context, db *bun.DB, actor model.Actor, id 
 		if err != nil {
 			return err
 		}
-		return logActivity(ctx, tx, model.NewActivity(actor, action, resourceType, id, changes))
+		return ev.log(ctx, tx, model.NewActivity(actor, action, resourceType, id, changes), v)
 	})
 	if err != nil {
 		return nil, err
@@ -149,11 +150,12 @@ func updateLogged[T any](ctx context.Context, db *bun.DB, actor model.Actor, id 
 // deleteLogged is every delete: in one transaction it locks the row
 // (running the precondition), runs before (what must go first, if
 // anything), deletes the row and logs action.
-func deleteLogged[T any](ctx context.Context, db *bun.DB, actor model.Actor, id uuid.UUID, check Precondition[T],
+func deleteLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor model.Actor, id uuid.UUID, check Precondition[T],
 	action, resourceType string, before func(context.Context, bun.Tx) error,
 ) error {
 	return inTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := lockOwned(ctx, tx, actor.AccountID, id, check); err != nil {
+		old, err := lockOwned(ctx, tx, actor.AccountID, id, check)
+		if err != nil {
 			return err
 		}
 		if before != nil {
@@ -166,6 +168,6 @@ func deleteLogged[T any](ctx context.Context, db *bun.DB, actor model.Actor, id 
 			Exec(ctx); err != nil {
 			return err
 		}
-		return logActivity(ctx, tx, model.NewActivity(actor, action, resourceType, id, nil))
+		return ev.log(ctx, tx, model.NewActivity(actor, action, resourceType, id, nil), old)
 	})
 }

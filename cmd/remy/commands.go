@@ -21,6 +21,7 @@ import (
 	"github.com/remy-crm/remy/migrations"
 	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo"
+	"github.com/remy-crm/remy/repo/delivery"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -49,7 +50,10 @@ Configuration comes from the environment (see the README for the full table):
   REMY_TRUSTED_PROXIES   comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed
   REMY_RATE_LIMIT_RPS    sustained requests per second per API key (default 10; 0 disables)
   REMY_RATE_LIMIT_BURST  burst size per API key (default 50)
-  REDIS_URL              share rate limits between instances through Redis (optional; e.g. redis://localhost:6379/0)`,
+  REDIS_URL              share rate limits between instances through Redis (optional; e.g. redis://localhost:6379/0)
+  REMY_WEBHOOK_TIMEOUT        how long a webhook receiver has to answer (default 15s)
+  REMY_WEBHOOK_RETRY_DELAYS   waits between webhook attempts (default 5s,5m,30m,2h,5h,10h,10h)
+  REMY_WEBHOOK_ALLOW_PRIVATE  true lets webhooks use http:// and private addresses (development only)`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -169,7 +173,27 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 		}
 		cfg.Redis = rdb
 	}
+	store.Webhooks.AllowPrivate = c.cfg.WebhookAllowPrivate
 	handler := api.New(cfg, store, log)
+
+	// Every process works the webhook queue; River gives each job to one.
+	hooks, err := delivery.Start(ctx, store, delivery.Config{
+		Timeout:      c.cfg.WebhookTimeout,
+		RetryDelays:  c.cfg.WebhookRetryDelays,
+		AllowPrivate: c.cfg.WebhookAllowPrivate,
+		UserAgent:    "Remy-Webhooks/" + version,
+		Logger:       log,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.WebhookTimeout+5*time.Second)
+		defer cancel()
+		if err := hooks.Stop(stopCtx); err != nil {
+			log.Warn("stop webhook worker", "error", err)
+		}
+	}()
 
 	// Expired Idempotency-Key records are deleted in the background, off
 	// the request path.

@@ -7,6 +7,9 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/remy-crm/remy/repo/delivery"
 )
 
 // config is everything remy reads from its environment (and flags).
@@ -19,6 +22,10 @@ type config struct {
 	RateLimitRPS   float64
 	RateLimitBurst int
 	RedisURL       string
+
+	WebhookAllowPrivate bool
+	WebhookTimeout      time.Duration
+	WebhookRetryDelays  []time.Duration
 }
 
 // Environment variables, with their defaults, as the README's table lists them.
@@ -31,6 +38,10 @@ const (
 	envRateLimitRPS   = "REMY_RATE_LIMIT_RPS"
 	envRateLimitBurst = "REMY_RATE_LIMIT_BURST"
 	envRedisURL       = "REDIS_URL"
+
+	envWebhookAllowPrivate = "REMY_WEBHOOK_ALLOW_PRIVATE"
+	envWebhookTimeout      = "REMY_WEBHOOK_TIMEOUT"
+	envWebhookRetryDelays  = "REMY_WEBHOOK_RETRY_DELAYS"
 )
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -41,6 +52,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RateLimitRPS:   10,
 		RateLimitBurst: 50,
 		RedisURL:       getenv(envRedisURL),
+
+		WebhookTimeout:     delivery.DefaultTimeout,
+		WebhookRetryDelays: delivery.DefaultRetryDelays,
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(or(getenv(envLogLevel), "info"))); err != nil {
 		return cfg, fmt.Errorf("%s: %w", envLogLevel, err)
@@ -69,6 +83,30 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return cfg, fmt.Errorf("%s: want a whole number >= 1, got %q", envRateLimitBurst, v)
 		}
 		cfg.RateLimitBurst = n
+	}
+	if v := getenv(envWebhookAllowPrivate); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, fmt.Errorf("%s: want true or false, got %q", envWebhookAllowPrivate, v)
+		}
+		cfg.WebhookAllowPrivate = b
+	}
+	if v := getenv(envWebhookTimeout); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return cfg, fmt.Errorf("%s: want a positive duration such as 15s, got %q", envWebhookTimeout, v)
+		}
+		cfg.WebhookTimeout = d
+	}
+	if v := getenv(envWebhookRetryDelays); v != "" {
+		cfg.WebhookRetryDelays = []time.Duration{}
+		for _, s := range strings.Split(v, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(s))
+			if err != nil || d < 0 {
+				return cfg, fmt.Errorf("%s: want comma-separated durations such as 5s,5m,30m, got %q", envWebhookRetryDelays, v)
+			}
+			cfg.WebhookRetryDelays = append(cfg.WebhookRetryDelays, d)
+		}
 	}
 	return cfg, nil
 }
