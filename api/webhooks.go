@@ -28,8 +28,6 @@ var (
 	webhooksWrite = []map[string][]string{{"bearer": {"webhooks:write"}}}
 )
 
-
-
 // WebhookCreateInput is the body of POST /api/v1/webhooks.
 type WebhookCreateInput struct {
 	URL         string   `json:"url" minLength:"1" maxLength:"2048" doc:"Absolute https:// URL, without credentials, of a public address." example:"https://example.com/remy-webhooks"`

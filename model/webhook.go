@@ -3,6 +3,7 @@ package model
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -225,20 +226,20 @@ const (
 type Delivery struct {
 	bun.BaseModel `bun:"table:webhook_deliveries,alias:d" json:"-"`
 
-	ID             uuid.UUID  `bun:"id,pk,type:uuid,default:gen_random_uuid()" json:"id"`
-	AccountID      uuid.UUID  `bun:"account_id,type:uuid,notnull" json:"-"`
-	EndpointID     uuid.UUID  `bun:"endpoint_id,type:uuid,notnull" json:"-"`
-	EventID        uuid.UUID  `bun:"event_id,type:uuid,notnull" json:"eventId"`
-	EventType      string     `bun:"event_type,notnull" json:"eventType"`
-	Object         string     `bun:"object,type:json,notnull" json:"-"`
-	Status         string     `bun:"status,notnull" json:"status" enum:"pending,succeeded,failed"`
-	Attempts       int        `bun:"attempts,notnull" json:"attempts"`
-	Scheduled      int        `bun:"scheduled_attempts,notnull" json:"-"`
-	LastAttemptAt  *time.Time `bun:"last_attempt_at" json:"lastAttemptAt"`
-	NextAttemptAt  *time.Time `bun:"next_attempt_at" json:"nextAttemptAt"`
-	LastStatusCode *int       `bun:"last_status_code" json:"lastStatusCode"`
-	LastError      *string    `bun:"last_error" json:"lastError"`
-	CreatedAt      time.Time  `bun:"created_at,nullzero,notnull,default:clock_timestamp()" json:"createdAt"`
+	ID             uuid.UUID       `bun:"id,pk,type:uuid,default:gen_random_uuid()" json:"id"`
+	AccountID      uuid.UUID       `bun:"account_id,type:uuid,notnull" json:"-"`
+	EndpointID     uuid.UUID       `bun:"endpoint_id,type:uuid,notnull" json:"-"`
+	EventID        uuid.UUID       `bun:"event_id,type:uuid,notnull" json:"eventId"`
+	EventType      string          `bun:"event_type,notnull" json:"eventType"`
+	Object         json.RawMessage `bun:"object,type:json,notnull" json:"-"`
+	Status         string          `bun:"status,notnull" json:"status" enum:"pending,succeeded,failed"`
+	Attempts       int             `bun:"attempts,notnull" json:"attempts"`
+	Scheduled      int             `bun:"scheduled_attempts,notnull" json:"-"`
+	LastAttemptAt  *time.Time      `bun:"last_attempt_at" json:"lastAttemptAt"`
+	NextAttemptAt  *time.Time      `bun:"next_attempt_at" json:"nextAttemptAt"`
+	LastStatusCode *int            `bun:"last_status_code" json:"lastStatusCode"`
+	LastError      *string         `bun:"last_error" json:"lastError"`
+	CreatedAt      time.Time       `bun:"created_at,nullzero,notnull,default:clock_timestamp()" json:"createdAt"`
 }
 
 // DeliveryFilter selects an endpoint's deliveries. Status "" selects all.

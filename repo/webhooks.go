@@ -186,7 +186,7 @@ func (r *WebhookRepo) Ping(ctx context.Context, accountID, id uuid.UUID) (*model
 		}
 		d = &model.Delivery{
 			AccountID: accountID, EndpointID: id, EventID: uuid.New(),
-			EventType: model.EventPing, Object: string(obj), Status: model.DeliveryPending,
+			EventType: model.EventPing, Object: obj, Status: model.DeliveryPending,
 		}
 		if _, err := tx.NewInsert().Model(d).Returning("*").Exec(ctx); err != nil {
 			return err

@@ -98,7 +98,7 @@ func Start(ctx context.Context, store *repo.Store, cfg Config) (*Runner, error) 
 	river.AddWorker(workers, &purger{store: store.Webhooks, log: cfg.Logger})
 	client, err := river.NewClient(riverdatabasesql.New(store.DB.DB), &river.Config{
 		Queues: map[string]river.QueueConfig{
-			repo.WebhookQueue: {MaxWorkers: cfg.Concurrency},
+			repo.WebhookQueue:  {MaxWorkers: cfg.Concurrency},
 			river.QueueDefault: {MaxWorkers: 1},
 		},
 		Workers:           workers,
@@ -113,7 +113,8 @@ func Start(ctx context.Context, store *repo.Store, cfg Config) (*Runner, error) 
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return purgeArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true})},
-		Logger: cfg.Logger.With("component", "river"),
+		// River narrates its life at info; only its warnings matter here.
+		Logger: slog.New(warnOnly{cfg.Logger.Handler()}).With("component", "river"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webhook worker: %w", err)
@@ -177,7 +178,9 @@ type worker struct {
 	log    *slog.Logger
 }
 
-func (w *worker) Timeout(*river.Job[repo.DeliverArgs]) time.Duration { return w.cfg.Timeout + 5*time.Second }
+func (w *worker) Timeout(*river.Job[repo.DeliverArgs]) time.Duration {
+	return w.cfg.Timeout + 5*time.Second
+}
 
 // Payload is the body of every delivery.
 type Payload struct {
@@ -196,7 +199,7 @@ type PayloadData struct {
 // body is built from stored rows only, so every attempt sends the same bytes.
 func body(at *repo.DeliveryAttempt) ([]byte, error) {
 	p := Payload{Type: at.Delivery.EventType, Timestamp: at.Delivery.CreatedAt.UTC(),
-		Data: PayloadData{Object: json.RawMessage(at.Delivery.Object), Activity: at.Activity}}
+		Data: PayloadData{Object: at.Delivery.Object, Activity: at.Activity}}
 	if at.Activity != nil {
 		p.Timestamp = at.Activity.CreatedAt.UTC()
 	}
@@ -363,3 +366,12 @@ func (p *purger) Work(ctx context.Context, _ *river.Job[purgeArgs]) error {
 	}
 	return err
 }
+
+// warnOnly drops records below warn.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+func (h warnOnly) WithAttrs(a []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(a)} }
+func (h warnOnly) WithGroup(n string) slog.Handler      { return warnOnly{h.Handler.WithGroup(n)} }
