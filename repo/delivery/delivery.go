@@ -107,8 +107,10 @@ func Start(ctx context.Context, store *repo.Store, cfg Config) (*Runner, error) 
 		// A job outlives its attempt by a little (reading and recording);
 		// one still running past that was lost with its process, and is
 		// rescued soon so the interrupted attempt is made again.
-		JobTimeout:           cfg.Timeout + 5*time.Second,
-		RescueStuckJobsAfter: cfg.Timeout + 10*time.Second,
+		// River's rescuer looks every 30 s: with the default 15 s timeout an
+		// attempt cut short by a kill is made again within the minute.
+		JobTimeout:           cfg.Timeout + recordingTime,
+		RescueStuckJobsAfter: cfg.Timeout + recordingTime + time.Second,
 		RetryPolicy:          errorRetryPolicy{},
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return purgeArgs{}, nil },
@@ -178,8 +180,12 @@ type worker struct {
 	log    *slog.Logger
 }
 
+// recordingTime is what a job may take beyond its HTTP attempt: loading the
+// delivery and recording the outcome.
+const recordingTime = 3 * time.Second
+
 func (w *worker) Timeout(*river.Job[repo.DeliverArgs]) time.Duration {
-	return w.cfg.Timeout + 5*time.Second
+	return w.cfg.Timeout + recordingTime
 }
 
 // Payload is the body of every delivery.
