@@ -109,11 +109,11 @@ func (rc *receiver) quiet(t testing.TB, n int, d time.Duration) {
 
 // webhookOpts tune the worker of a webhook test.
 type webhookOpts struct {
-	Timeout      time.Duration
-	RetryDelays  []time.Duration
-	NoPrivate    bool // the worker refuses private addresses (creation still allows them)
-	SkipWorker   bool
-	ServerOnDSN  string
+	Timeout     time.Duration
+	RetryDelays []time.Duration
+	NoPrivate   bool // the worker refuses private addresses (creation still allows them)
+	SkipWorker  bool
+	ServerOnDSN string
 }
 
 // newWebhookServer is the API with private webhook URLs allowed (the

@@ -273,7 +273,9 @@ func TestWebhooks_EveryEventSignedAndShaped(t *testing.T) {
 			t.Fatalf("%s: %d events, want %d (%v)", typ, len(byType[typ]), count, byType)
 		}
 	}
-	obj := func(typ string, i int) map[string]any { return byType[typ][i]["data"].(map[string]any)["object"].(map[string]any) }
+	obj := func(typ string, i int) map[string]any {
+		return byType[typ][i]["data"].(map[string]any)["object"].(map[string]any)
+	}
 	if o := obj("contact.created", 0); o["givenName"] != tricky || o["familyName"] != nil {
 		t.Fatalf("contact.created object %v", o)
 	}
@@ -626,7 +628,9 @@ func TestWebhooks_RedirectsAreNotFollowed(t *testing.T) {
 	s := newWebhookServer(t, webhookOpts{RetryDelays: []time.Duration{}})
 	target := newReceiver(t)
 	rc := newReceiver(t)
-	rc.answer(func(_ int, w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, target.URL, http.StatusTemporaryRedirect) })
+	rc.answer(func(_ int, w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL, http.StatusTemporaryRedirect)
+	})
 	ten := s.newTenant(t)
 	id := s.createWebhook(t, ten.Key, rc.URL)["id"].(string)
 	s.createContact(t, ten.Key, map[string]any{"givenName": "Ada"})
@@ -651,3 +655,26 @@ func TestWebhooks_DeletingDropsPendingDeliveries(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestWebhooks_DeliveriesAreKept30Days(t *testing.T) {
+	t.Parallel()
+	s := newWebhookServer(t, webhookOpts{})
+	rc := newReceiver(t)
+	ten := s.newTenant(t)
+	id := s.createWebhook(t, ten.Key, rc.URL)["id"].(string)
+	s.createContact(t, ten.Key, map[string]any{"givenName": "Old"})
+	s.createContact(t, ten.Key, map[string]any{"givenName": "New"})
+	rc.wait(t, 2, 10*time.Second)
+	ds := s.deliveries(t, ten.Key, id, "")
+	ctx := context.Background()
+	if _, err := s.Store.DB.ExecContext(ctx, "UPDATE webhook_deliveries SET created_at = now() - interval '31 days' WHERE id = ?", ds[1]["id"]); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Store.Webhooks.PurgeDeliveries(ctx, time.Now().Add(-model.WebhookRetention))
+	if err != nil || n != 1 {
+		t.Fatalf("purged %d, %v", n, err)
+	}
+	if left := s.deliveries(t, ten.Key, id, ""); len(left) != 1 || left[0]["id"] != ds[0]["id"] {
+		t.Fatalf("left %v", left)
+	}
+}
