@@ -227,21 +227,20 @@ func (r *WebhookRepo) Deliveries(ctx context.Context, accountID, endpointID uuid
 }
 
 // Retry queues one more attempt at a delivery, now, with the same event id,
-// whatever its status.
+// whatever its status. The delivery keeps its status until the attempt is
+// made; a pending one keeps its schedule if the attempt fails.
 func (r *WebhookRepo) Retry(ctx context.Context, accountID, endpointID, deliveryID uuid.UUID) (*model.Delivery, error) {
-	d := new(model.Delivery)
+	var d *model.Delivery
 	err := inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.NewUpdate().Model(d).
-			Set("status = ?", model.DeliveryPending).
-			Set("next_attempt_at = clock_timestamp()").
-			Where("account_id = ? AND endpoint_id = ? AND id = ?", accountID, endpointID, deliveryID).
-			Returning("*").
-			Exec(ctx)
+		var err error
+		d, err = lockOwned[model.Delivery](ctx, tx, accountID, deliveryID, func(d *model.Delivery) error {
+			if d.EndpointID != endpointID {
+				return model.ErrNotFound
+			}
+			return nil
+		})
 		if err != nil {
 			return err
-		}
-		if d.ID == uuid.Nil {
-			return model.ErrNotFound
 		}
 		return r.ev.enqueue(ctx, tx, []uuid.UUID{d.ID}, true)
 	})

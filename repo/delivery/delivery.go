@@ -250,6 +250,8 @@ func (w *worker) Work(ctx context.Context, job *river.Job[repo.DeliverArgs]) err
 			a.Succeeded, a.Final = true, true
 		case code == http.StatusGone:
 			a.Gone, a.Final = true, true
+		case manual && d.Status == model.DeliveryPending && d.NextAttemptAt != nil:
+			a.Next = d.NextAttemptAt // its schedule goes on
 		case manual, n > len(w.cfg.RetryDelays):
 			a.Final = true
 		default:
@@ -265,7 +267,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[repo.DeliverArgs]) err
 		// River tries again: at least once, never lost.
 		return err
 	}
-	if a.Next != nil {
+	if a.Next != nil && !manual {
 		return river.JobSnooze(max(time.Until(*a.Next), 0))
 	}
 	return nil
