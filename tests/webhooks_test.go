@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/remy-crm/remy/model"
 )
@@ -677,4 +679,63 @@ func TestWebhooks_DeliveriesAreKept30Days(t *testing.T) {
 	if left := s.deliveries(t, ten.Key, id, ""); len(left) != 1 || left[0]["id"] != ds[0]["id"] {
 		t.Fatalf("left %v", left)
 	}
+}
+
+// fakeDNS answers every A query with addr: a name that resolves to a
+// private address, without depending on the machine's resolver.
+func fakeDNS(t testing.TB, addr [4]byte) *net.Resolver {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var p dnsmessage.Parser
+			h, err := p.Start(buf[:n])
+			if err != nil {
+				continue
+			}
+			q, err := p.Question()
+			if err != nil {
+				continue
+			}
+			b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true})
+			_ = b.StartQuestions()
+			_ = b.Question(q)
+			_ = b.StartAnswers()
+			if q.Type == dnsmessage.TypeA {
+				_ = b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: addr})
+			}
+			msg, err := b.Finish()
+			if err == nil {
+				_, _ = pc.WriteTo(msg, from)
+			}
+		}
+	}()
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", pc.LocalAddr().String())
+	}}
+}
+
+func TestWebhooks_NameResolvingToPrivateAddressIsRefused(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	ten := s.newTenant(t)
+	for _, addr := range [][4]byte{{10, 0, 0, 5}, {127, 0, 0, 1}, {169, 254, 169, 254}, {100, 64, 1, 1}} {
+		s.Store.Webhooks.Resolver = fakeDNS(t, addr)
+		fe, _ := fieldErrors(t, s.do(t, http.MethodPost, "/api/v1/webhooks", ten.Key, map[string]any{"url": "https://hooks.example.com/x", "events": []string{"*"}}))
+		if _, ok := fe["url"]; !ok {
+			t.Fatalf("a name resolving to %v: %v", addr, fe)
+		}
+	}
+	s.Store.Webhooks.Resolver = fakeDNS(t, [4]byte{93, 184, 215, 14})
+	wantStatus(t, s.do(t, http.MethodPost, "/api/v1/webhooks", ten.Key, map[string]any{"url": "https://hooks.example.com/x", "events": []string{"*"}}), http.StatusCreated)
 }
