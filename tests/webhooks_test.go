@@ -739,3 +739,33 @@ func TestWebhooks_NameResolvingToPrivateAddressIsRefused(t *testing.T) {
 	s.Store.Webhooks.Resolver = fakeDNS(t, [4]byte{93, 184, 215, 14})
 	wantStatus(t, s.do(t, http.MethodPost, "/api/v1/webhooks", ten.Key, map[string]any{"url": "https://hooks.example.com/x", "events": []string{"*"}}), http.StatusCreated)
 }
+
+func TestWebhooks_ResponseBodyIsReadOnlyInPart(t *testing.T) {
+	t.Parallel()
+	const timeout = 6 * time.Second
+	s := newWebhookServer(t, webhookOpts{Timeout: timeout, RetryDelays: []time.Duration{}})
+	rc := newReceiver(t)
+	// A 2xx whose body never ends: reading it all would last until the
+	// timeout; reading 64 KiB and hanging up is quick.
+	rc.answer(func(_ int, w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		chunk := []byte(strings.Repeat("x", 32<<10))
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+		}
+	})
+	ten := s.newTenant(t)
+	id := s.createWebhook(t, ten.Key, rc.URL)["id"].(string)
+	s.createContact(t, ten.Key, map[string]any{"givenName": "Ada"})
+	arrived := rc.wait(t, 1, 10*time.Second)[0].At
+	d := s.waitDelivery(t, ten.Key, id, 10*time.Second, func(d map[string]any) bool { return d["status"] != "pending" })
+	if took := time.Since(arrived); took > timeout/2 {
+		t.Fatalf("the attempt lasted %s: the endless body was read", took)
+	}
+	if d["status"] != "succeeded" || d["lastStatusCode"] != float64(200) {
+		t.Fatalf("%v", d)
+	}
+}
