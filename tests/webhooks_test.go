@@ -23,6 +23,7 @@ func TestWebhooks_CRUD(t *testing.T) {
 	t.Parallel()
 	s := newWebhookServer(t, webhookOpts{SkipWorker: true})
 	ten := s.newTenant(t)
+	wantError(t, s.do(t, http.MethodGet, "/api/v1/webhooks", "", nil), http.StatusUnauthorized, "Missing Authorization header")
 
 	res := s.do(t, http.MethodPost, "/api/v1/webhooks", ten.Key, map[string]any{
 		"url": "https://example.com/hook", "events": []string{"contact.created", "note.created"}, "description": "sync",
