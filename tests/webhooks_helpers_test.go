@@ -141,7 +141,7 @@ func newWebhookServer(t testing.TB, o webhookOpts) *testServer {
 		Timeout:      o.Timeout,
 		RetryDelays:  o.RetryDelays,
 		AllowPrivate: !o.NoPrivate,
-		PollInterval: 100 * time.Millisecond,
+		PollInterval: 200 * time.Millisecond,
 		UserAgent:    "Remy-Webhooks/test",
 	})
 	if err != nil {
