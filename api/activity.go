@@ -22,14 +22,14 @@ type activityListResponse struct {
 type ActivityParams struct {
 	ListParams
 	Since      time.Time `query:"since" doc:"Only entries created at or after this instant (RFC 3339; encode + as %2B). Poll with the createdAt of the newest entry you hold, minus a few seconds, and skip ids you have already seen: an entry becomes visible when its transaction commits, which can be a moment after its createdAt." example:"2026-11-26T09:00:00Z"`
-	ResourceID string    `query:"resourceId" format:"uuid" doc:"Only entries about this contact or note." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
+	ResourceID uuid.UUID `query:"resourceId" format:"uuid" doc:"Only entries about this contact or note." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
 }
 
 const activityDescription = `The account's Activity Log, newest first: one entry per successful
-mutation (contact.created|updated|deleted, note.created|updated|deleted), written in the
-same transaction as the change. Deleting a contact also writes note.deleted for each of its
+mutation (contact.created|updated|deleted, note.created|updated|deleted,
+webhook.created|updated|deleted|secret_rotated), written in the same transaction as the change. Deleting a contact also writes note.deleted for each of its
 notes. Updates carry ` + "`changes`" + `: for each changed field, its value before and after.
-Reads are not logged. This is the polling substitute for webhooks: poll with ` + "`since`" + `.`
+Reads are not logged. Poll with ` + "`since`" + `, or subscribe to webhooks (see Webhooks).`
 
 func (s *server) registerActivity() {
 	huma.Register(s.api, huma.Operation{
@@ -42,10 +42,7 @@ func (s *server) registerActivity() {
 		Security:    bearer,
 		Errors:      errs(http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *ActivityParams) (*activityListResponse, error) {
-		f := model.ActivityFilter{ListParams: in.model(), Since: in.Since}
-		if in.ResourceID != "" {
-			f.ResourceID = uuid.MustParse(in.ResourceID) // format:"uuid" validated it
-		}
+		f := model.ActivityFilter{ListParams: in.model(), Since: in.Since, ResourceID: in.ResourceID}
 		page, err := s.activity.List(ctx, accountID(ctx), f)
 		if err != nil {
 			return nil, problem(err, "Activity")

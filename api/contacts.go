@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
@@ -13,13 +14,13 @@ import (
 // EmailInput is one email address of a contact.
 type EmailInput struct {
 	Value string `json:"value" format:"email" maxLength:"254" doc:"A plain address, no display name." example:"ada@example.com"`
-	Label string `json:"label,omitempty" maxLength:"50" doc:"Free text such as work or home." example:"work"`
+	Label string `json:"label,omitempty" maxLength:"50" nullable:"true" doc:"Free text such as work or home; absent, null and blank all mean no label." example:"work"`
 }
 
 // PhoneInput is one phone number of a contact.
 type PhoneInput struct {
 	Value string `json:"value" minLength:"1" maxLength:"50" example:"+44 20 7946 0018"`
-	Label string `json:"label,omitempty" maxLength:"50" example:"mobile"`
+	Label string `json:"label,omitempty" maxLength:"50" nullable:"true" doc:"Free text such as mobile; absent, null and blank all mean no label." example:"mobile"`
 }
 
 // ContactInput is the body of POST and PATCH. On POST every field is
@@ -34,8 +35,8 @@ type ContactInput struct {
 	Emails         Nullable[[]EmailInput] `json:"emails,omitempty" maxItems:"20" doc:"Replaces the whole list."`
 	Phones         Nullable[[]PhoneInput] `json:"phones,omitempty" maxItems:"20" doc:"Replaces the whole list."`
 	Birthday       Nullable[string]       `json:"birthday,omitempty" format:"date" doc:"YYYY-MM-DD, a real date." example:"1815-12-10"`
-	Tags           Nullable[[]string]     `json:"tags,omitempty" maxItems:"50" doc:"1–50 characters each; stored trimmed, lower-cased and de-duplicated, order kept." example:"[\"friends\",\"london\"]"`
-	IntroducedByID Nullable[string]       `json:"introducedById,omitempty" format:"uuid" doc:"Another contact of this account who introduced this one." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
+	Tags           Nullable[[]string]     `json:"tags,omitempty" maxItems:"50" minLength:"1" maxLength:"50" doc:"1–50 characters each; stored trimmed, lower-cased and de-duplicated, order kept." example:"[\"friends\",\"london\"]"`
+	IntroducedByID Nullable[uuid.UUID]    `json:"introducedById,omitempty" format:"uuid" doc:"Another contact of this account who introduced this one." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
 }
 
 func (in ContactInput) patch() model.ContactPatch {
@@ -49,7 +50,7 @@ func (in ContactInput) patch() model.ContactPatch {
 		Phones:         optional(in.Phones, phonesToModel),
 		Birthday:       optional(in.Birthday, func(s string) model.Date { d, _ := model.ParseDate(s); return d }),
 		Tags:           optional(in.Tags, same),
-		IntroducedByID: optional(in.IntroducedByID, uuid.MustParse), // format:"uuid" validated it
+		IntroducedByID: optional(in.IntroducedByID, same),
 	}
 }
 
@@ -79,9 +80,33 @@ func (p ListParams) model() model.ListParams {
 	return model.ListParams{Limit: p.Limit, Offset: p.Offset}
 }
 
+// ContactListParams are the query parameters of the contact list: filters
+// that combine with AND, an order, and the page.
+type ContactListParams struct {
+	ListParams
+	Q              string    `query:"q" maxLength:"200" doc:"Search: keeps contacts whose given name, family name, nickname, company or an email address contains every whitespace-separated term, ignoring case and accents (q=jose finds José, q=grace@navy finds the address). Every character is literal: % _ and \\ are not wildcards." example:"grace hopper"`
+	Tag            []string  `query:"tag,explode" maxItems:"10" doc:"Repeatable (?tag=a&tag=b): keeps contacts that carry every given tag. Matched as tags are stored: trimmed and lower-cased." example:"vip"`
+	IntroducedByID uuid.UUID `query:"introducedById" format:"uuid" doc:"Keeps the contacts that this contact introduced." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
+	UpdatedSince   time.Time `query:"updatedSince" format:"date-time" doc:"RFC 3339 instant (encode + as %2B): keeps contacts created or changed at or after it, for incremental sync. Deleted contacts do not appear in lists: deletions are in the Activity Log (GET /api/v1/activity?since=…, action contact.deleted)." example:"2026-01-31T09:00:00Z"`
+	Sort           string    `query:"sort" enum:"createdAt,-createdAt,updatedAt,-updatedAt,givenName,-givenName,familyName,-familyName,company,-company" default:"-createdAt" doc:"Order: a field, ascending, or the field after - for descending. Contacts without a value come last either way; the id breaks ties, so pages never overlap or skip."`
+}
+
+func (p ContactListParams) filter() (model.ContactFilter, error) {
+	f := model.ContactFilter{ListParams: p.model(), IntroducedByID: p.IntroducedByID, UpdatedSince: p.UpdatedSince}
+	var err error
+	if f.Terms, err = model.SearchTerms("q", p.Q); err != nil {
+		return f, err
+	}
+	if f.Tags, err = model.NormalizeTags("tag", p.Tag); err != nil {
+		return f, err
+	}
+	f.Sort, _ = model.ParseContactSort(p.Sort) // the enum validated it
+	return f, nil
+}
+
 // ContactIDParam is the {id} of a contact URL.
 type ContactIDParam struct {
-	ID string `path:"id" format:"uuid" doc:"The contact's id." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
+	ID uuid.UUID `path:"id" format:"uuid" doc:"The contact's id." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
 }
 
 type contactData struct {
@@ -110,13 +135,13 @@ func contactETag(c *model.Contact) string { return etag(c.ID, c.Version) }
 type contactListResponse struct {
 	Body struct {
 		Data  []model.Contact `json:"data"`
-		Total int             `json:"total" doc:"Count of all matching contacts, before pagination." example:"42"`
+		Total int             `json:"total" doc:"Count of all contacts that match the filters, before pagination." example:"42"`
 	}
 }
 
 // Deleted is the body of a successful DELETE.
 type Deleted struct {
-	ID      uuid.UUID `json:"id"`
+	ID      uuid.UUID `json:"id" format:"uuid" readOnly:"true"`
 	Deleted bool      `json:"deleted" example:"true"`
 }
 
@@ -143,12 +168,16 @@ func (s *server) registerContacts() {
 		Method:      http.MethodGet,
 		Path:        "/api/v1/contacts",
 		Summary:     "List contacts",
-		Description: "Returns a page of the account's contacts, newest first, and the total count before pagination.",
+		Description: "Returns a page of the account's contacts (newest first unless sort says otherwise) and how many contacts match the filters. Filters combine: a contact must match all of them. A contact is found as soon as the request that created or changed it has returned.",
 		Tags:        []string{"Contacts"},
 		Security:    bearer,
 		Errors:      errs(http.StatusUnprocessableEntity),
-	}, func(ctx context.Context, in *struct{ ListParams }) (*contactListResponse, error) {
-		page, err := s.contacts.List(ctx, accountID(ctx), model.ContactFilter{ListParams: in.model()})
+	}, func(ctx context.Context, in *ContactListParams) (*contactListResponse, error) {
+		f, err := in.filter()
+		if err != nil {
+			return nil, problem(err, "Contact")
+		}
+		page, err := s.contacts.List(ctx, accountID(ctx), f)
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
@@ -198,7 +227,7 @@ func (s *server) registerContacts() {
 		ContactIDParam
 		IfNoneMatchParam
 	}) (*contactResponse, error) {
-		c, err := s.contacts.Get(ctx, accountID(ctx), uuid.MustParse(in.ID))
+		c, err := s.contacts.Get(ctx, accountID(ctx), in.ID)
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
@@ -222,7 +251,7 @@ func (s *server) registerContacts() {
 		IfMatchParam
 		Body ContactInput
 	}) (*contactResponse, error) {
-		c, err := s.contacts.Update(ctx, actor(ctx), uuid.MustParse(in.ID), in.Body.patch(), precondition(in.IfMatchParam, contactETag))
+		c, err := s.contacts.Update(ctx, actor(ctx), in.ID, in.Body.patch(), precondition(in.IfMatchParam, contactETag))
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
@@ -242,7 +271,7 @@ func (s *server) registerContacts() {
 		ContactIDParam
 		IfMatchParam
 	}) (*deletedResponse, error) {
-		id := uuid.MustParse(in.ID)
+		id := in.ID
 		if err := s.contacts.Delete(ctx, actor(ctx), id, precondition(in.IfMatchParam, contactETag)); err != nil {
 			return nil, problem(err, "Contact")
 		}
@@ -253,6 +282,7 @@ func (s *server) registerContacts() {
 func (s *server) routes() {
 	s.registerHealth()
 	s.registerContacts()
+	s.registerTags()
 	s.registerNotes()
 	s.registerExport()
 	s.registerActivity()

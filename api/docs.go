@@ -1,7 +1,11 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
+	"sync"
+
+	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/swaggest/swgui"
@@ -11,7 +15,56 @@ import (
 // mountDocs serves Swagger UI at /docs from assets embedded in the binary
 // (the swgui module), so the page makes no request to any other host.
 func mountDocs(r chi.Router) {
-	docs := v5emb.NewWithConfig(swgui.Config{HideCurl: false})("Remy API", "/openapi.json", "/docs/")
+	docs := v5emb.NewWithConfig(swgui.Config{
+		HideCurl: false,
+		// swgui hides the Schemas section by default (-1); show it, collapsed.
+		SettingsUI: map[string]string{"defaultModelsExpandDepth": "1"},
+	})("Remy API", "/openapi.json", "/docs/")
 	r.Method(http.MethodGet, "/docs", docs)
 	r.Method(http.MethodGet, "/docs/*", docs)
+}
+
+// mountDowngrade replaces Huma's /openapi-3.0.json with its downgrade minus
+// the 3.1-only keywords it leaves behind (license identifier,
+// contentMediaType), so tools that read only 3.0 get a valid document.
+func mountDowngrade(r chi.Router, oapi *huma.OpenAPI) {
+	doc := sync.OnceValues(func() ([]byte, error) {
+		b, err := oapi.Downgrade()
+		if err != nil {
+			return nil, err
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			return nil, err
+		}
+		strip30(v)
+		return json.Marshal(v)
+	})
+	r.Get("/openapi-3.0.json", func(w http.ResponseWriter, _ *http.Request) {
+		b, err := doc()
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, msgInternal)
+			return
+		}
+		w.Header().Set("Content-Type", "application/vnd.oai.openapi+json")
+		_, _ = w.Write(b)
+	})
+}
+
+// strip30 removes, in place, the keywords OpenAPI 3.0 does not have.
+func strip30(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		if lic, ok := v["license"].(map[string]any); ok {
+			delete(lic, "identifier")
+		}
+		delete(v, "contentMediaType")
+		for _, x := range v {
+			strip30(x)
+		}
+	case []any:
+		for _, x := range v {
+			strip30(x)
+		}
+	}
 }

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/validation"
 
 	"github.com/remy-crm/remy/model"
 )
@@ -57,6 +60,13 @@ const (
 	msgUnavailable     = "Service temporarily unavailable, please retry"
 	msgNotFoundRoute   = "Not found"
 	msgMethodNotAllowd = "Method not allowed"
+
+	msgBodyRequired          = "Request body is required"
+	msgBodyTimeout           = "Request body read timeout"
+	msgBodyTooLarge          = "Request body too large: the limit is 1 MiB"
+	msgUnsupportedType       = "Unsupported Content-Type: send application/json"
+	msgIdempotencyInProgress = "A request with this Idempotency-Key is still in progress; retry shortly"
+	msgIdempotencyReused     = "This key was already used for a different request; use a new key for a new request"
 )
 
 // newHumaError replaces huma.NewError: it turns Huma's own failures
@@ -80,13 +90,13 @@ func newHumaError(status int, msg string, errs ...error) huma.StatusError {
 	case status == http.StatusBadRequest && len(details) > 0 && details[0].Location == "body":
 		return newError(status, "Malformed JSON: "+details[0].Message)
 	case status == http.StatusBadRequest && msg == "request body is required":
-		return newError(status, "Request body is required")
+		return newError(status, msgBodyRequired)
 	case status == http.StatusUnprocessableEntity:
 		return validationError(flatten(details))
 	case status == http.StatusUnsupportedMediaType:
-		return newError(status, "Unsupported Content-Type: send application/json")
+		return newError(status, msgUnsupportedType)
 	case status == http.StatusRequestEntityTooLarge:
-		return newError(status, "Request body too large: the limit is 1 MiB")
+		return newError(status, msgBodyTooLarge)
 	case status == http.StatusServiceUnavailable:
 		return newError(status, msgUnavailable)
 	case status >= 500:
@@ -175,7 +185,7 @@ func problem(err error, resource string) error {
 	case errors.Is(err, model.ErrConflict):
 		return newError(http.StatusConflict, "Conflict with the current state of the resource")
 	case errors.Is(err, model.ErrPreconditionFailed):
-		return newError(http.StatusPreconditionFailed, "Precondition failed: the "+strings.ToLower(resource)+" has changed; fetch it again and retry with its current ETag")
+		return newError(http.StatusPreconditionFailed, preconditionMessage(resource))
 	case errors.Is(err, model.ErrUnavailable):
 		return newError(http.StatusServiceUnavailable, msgUnavailable).withHeader("Retry-After", "1")
 	case errors.Is(err, context.Canceled):
@@ -199,43 +209,193 @@ func logger(ctx context.Context) *slog.Logger {
 	return slog.Default()
 }
 
-// documentErrorExamples gives each error response in /openapi.json an
-// example of the body a client will actually see for that status.
-func documentErrorExamples(_ *huma.OpenAPI, op *huma.Operation) {
-	resource := "Resource"
-	if len(op.Tags) > 0 {
-		resource = strings.TrimSuffix(op.Tags[0], "s")
+// errorExamplesKey is the Operation.Metadata key under which an operation
+// lists the messages of the errors only it sends (status → messages), for
+// documentErrorExamples to show beside the common ones.
+const errorExamplesKey = "remyErrorExamples"
+
+// Headers the server sends, documented by documentErrorExamples on every
+// response that can carry them.
+var (
+	headerRequestID = &huma.Param{Description: "The request's id: the client's X-Request-Id when it is 1–128 characters of [A-Za-z0-9._:-], otherwise a fresh one. Quote it when reporting a problem; the server's log line for the request carries it.",
+		Schema: &huma.Schema{Type: huma.TypeString, Examples: []any{"JBSWY3DPEHPK3PXP"}}}
+	headerRateLimitPolicy = &huma.Param{Description: "The rate-limit policy (draft-ietf-httpapi-ratelimit-headers-10): q is the burst of requests allowed, w the seconds an empty bucket takes to refill. Sent when rate limiting is on.",
+		Schema: &huma.Schema{Type: huma.TypeString, Examples: []any{`"default";q=20;w=2`}}}
+	headerRateLimit = &huma.Param{Description: "Where this caller stands (draft-ietf-httpapi-ratelimit-headers-10): r is the requests left now, t the seconds until the bucket is full again. Sent when rate limiting is on.",
+		Schema: &huma.Schema{Type: huma.TypeString, Examples: []any{`"default";r=19;t=1`}}}
+	headerRetryAfter = &huma.Param{Description: "Seconds to wait before retrying.",
+		Schema: &huma.Schema{Type: huma.TypeInteger, Minimum: ptr(1.0), Examples: []any{3}}}
+	headerWWWAuthenticate = &huma.Param{Description: "The scheme to authenticate with: Bearer.",
+		Schema: &huma.Schema{Type: huma.TypeString, Enum: []any{"Bearer"}}}
+	headerAllow = &huma.Param{Description: "The methods this path does have.",
+		Schema: &huma.Schema{Type: huma.TypeString, Examples: []any{"GET, POST"}}}
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// documentErrorExamples is the OnAddOperation hook that makes each
+// operation's responses say what the server really sends: every status the
+// operation can answer (worked out from what it takes: path ids, a body, a
+// key, an Idempotency-Key, If-Match), an example with the real message for
+// that operation, and every header on every response that carries it.
+func documentErrorExamples(oapi *huma.OpenAPI, op *huma.Operation) {
+	resource := resourceOf(op.Path)
+	authenticated := requiresKey(op)
+	examples := map[int][]*Error{}
+	add := func(status int, msgs ...string) {
+		for _, m := range msgs {
+			examples[status] = append(examples[status], &Error{Message: m})
+		}
 	}
-	examples := map[int]map[string]*Error{
-		400: {"malformed": {Message: "Malformed JSON: unexpected end of JSON input"}},
-		401: {"missing": {Message: msgMissingAuth}, "invalid": {Message: msgInvalidKey}},
-		404: {"notFound": {Message: resource + " not found"}},
-		409: {"conflict": {Message: "A request with this Idempotency-Key is still in progress; retry shortly"}},
-		412: {"stale": {Message: "Precondition failed: the " + strings.ToLower(resource) + " has changed; fetch it again and retry with its current ETag"}},
-		413: {"tooLarge": {Message: "Request body too large: the limit is 1 MiB"}},
-		415: {"contentType": {Message: "Unsupported Content-Type: send application/json"}},
-		422: {"validation": {Message: "Validation failed", Details: &ValidationDetails{
-			FieldErrors: map[string][]string{"givenName": {"Expected length <= 100"}},
-			FormErrors:  []string{},
-		}}},
-		429: {"rateLimited": {Message: "Rate limit exceeded, retry in 3 seconds"}},
-		500: {"internal": {Message: msgInternal}},
-		503: {"unavailable": {Message: msgUnavailable}},
+	add(http.StatusMethodNotAllowed, msgMethodNotAllowd)
+	add(http.StatusInternalServerError, msgInternal)
+	invalid := &Error{Message: "Validation failed", Details: &ValidationDetails{FieldErrors: map[string][]string{}, FormErrors: []string{}}}
+	for _, p := range op.Parameters {
+		switch {
+		case p.In == "path":
+			add(http.StatusBadRequest, fmt.Sprintf("Malformed %s in path: must be a UUID", p.Name))
+			add(http.StatusNotFound, resource+" not found")
+		case p.In == "header" && p.Name == headerIdempotencyKey:
+			add(http.StatusConflict, msgIdempotencyInProgress)
+			examples[http.StatusUnprocessableEntity] = append(examples[http.StatusUnprocessableEntity], &Error{Message: "Validation failed", Details: &ValidationDetails{
+				FieldErrors: map[string][]string{headerIdempotencyKey: {msgIdempotencyReused}}, FormErrors: []string{}}})
+		case p.In == "header" && p.Name == "If-Match":
+			add(http.StatusPreconditionFailed, preconditionMessage(resource))
+		case p.In == "query" && len(invalid.Details.FieldErrors) == 0:
+			invalid.Details.FieldErrors[p.Name] = []string{queryExample(p)}
+		}
+	}
+	if op.RequestBody != nil {
+		add(http.StatusBadRequest, "Malformed JSON: unexpected end of JSON input")
+		if op.RequestBody.Required {
+			add(http.StatusBadRequest, msgBodyRequired)
+		}
+		add(http.StatusRequestTimeout, msgBodyTimeout)
+		add(http.StatusRequestEntityTooLarge, msgBodyTooLarge)
+		add(http.StatusUnsupportedMediaType, msgUnsupportedType)
+		invalid.Details.FieldErrors = bodyExample(op)
+	}
+	if !op.SkipValidateParams {
+		// Unknown query parameters are refused, so any operation that
+		// validates its parameters can answer 422.
+		if len(invalid.Details.FieldErrors) == 0 {
+			invalid.Details.FieldErrors["sort"] = []string{"Unknown query parameter"}
+		}
+		examples[http.StatusUnprocessableEntity] = append([]*Error{invalid}, examples[http.StatusUnprocessableEntity]...)
+	}
+	if authenticated {
+		add(http.StatusUnauthorized, msgMissingAuth, msgInvalidKey)
+		add(http.StatusTooManyRequests, "Rate limit exceeded, retry in 3 seconds")
+		add(http.StatusServiceUnavailable, msgUnavailable)
+	}
+	if own, ok := op.Metadata[errorExamplesKey].(map[int][]string); ok {
+		for status, msgs := range own {
+			add(status, msgs...)
+		}
+	}
+
+	errSchema := oapi.Components.Schemas.Schema(reflect.TypeFor[Error](), true, "Error")
+	delete(op.Responses, "default")
+	for status, list := range examples {
+		code := strconv.Itoa(status)
+		resp := op.Responses[code]
+		if resp == nil {
+			resp = &huma.Response{Description: http.StatusText(status)}
+			op.Responses[code] = resp
+		}
+		mt := &huma.MediaType{Schema: errSchema, Examples: map[string]*huma.Example{}}
+		resp.Content = map[string]*huma.MediaType{"application/json": mt}
+		seen := map[string]bool{}
+		for _, e := range list {
+			if seen[e.Message] {
+				continue
+			}
+			seen[e.Message] = true
+			mt.Examples[exampleName(e.Message)] = &huma.Example{Summary: e.Message, Value: e}
+		}
 	}
 	for code, resp := range op.Responses {
-		status, err := strconv.Atoi(code)
-		if err != nil || status < 400 || resp.Content == nil {
-			continue
+		status, _ := strconv.Atoi(code)
+		if resp.Headers == nil {
+			resp.Headers = map[string]*huma.Param{}
 		}
-		mt := resp.Content["application/json"]
-		if mt == nil || examples[status] == nil {
-			continue
+		for _, h := range resp.Headers {
+			// Huma puts an output header's doc tag on its schema; clients
+			// and renderers read the header's own description.
+			if h.Description == "" && h.Schema != nil {
+				h.Description, h.Schema.Description = h.Schema.Description, ""
+			}
 		}
-		mt.Examples = map[string]*huma.Example{}
-		for name, body := range examples[status] {
-			mt.Examples[name] = &huma.Example{Summary: body.Message, Value: body}
+		resp.Headers["X-Request-Id"] = headerRequestID
+		if authenticated {
+			resp.Headers["RateLimit-Policy"] = headerRateLimitPolicy
+			resp.Headers["RateLimit"] = headerRateLimit
+		}
+		switch status {
+		case http.StatusUnauthorized:
+			resp.Headers["WWW-Authenticate"] = headerWWWAuthenticate
+		case http.StatusConflict, http.StatusTooManyRequests, http.StatusServiceUnavailable:
+			resp.Headers["Retry-After"] = headerRetryAfter
+		case http.StatusMethodNotAllowed:
+			resp.Headers["Allow"] = headerAllow
+			resp.Description = "Method Not Allowed: this path does not have the request's method (Allow lists the ones it has)."
 		}
 	}
+}
+
+// resourceOf names the resource an /api/v1 path is about, as 404 messages
+// do: /api/v1/contacts/{contactId}/notes is about a Contact.
+func resourceOf(path string) string {
+	seg := strings.Split(strings.TrimPrefix(path, "/api/v1/"), "/")[0]
+	seg = strings.TrimSuffix(seg, "s")
+	if seg == "" {
+		return "Resource"
+	}
+	return capitalize(seg)
+}
+
+// preconditionMessage is the 412 message for a resource.
+func preconditionMessage(resource string) string {
+	return "Precondition failed: the " + strings.ToLower(resource) + " has changed; fetch it again and retry with its current ETag"
+}
+
+// queryExample is a validation message for a query parameter, worded as
+// Huma words it.
+func queryExample(p *huma.Param) string {
+	switch {
+	case p.Schema != nil && p.Schema.Maximum != nil:
+		return capitalize(fmt.Sprintf(validation.MsgExpectedMaximumNumber, *p.Schema.Maximum))
+	case p.Schema != nil && len(p.Schema.Enum) > 0:
+		vals := make([]string, len(p.Schema.Enum))
+		for i, v := range p.Schema.Enum {
+			vals[i] = fmt.Sprint(v)
+		}
+		return capitalize(fmt.Sprintf(validation.MsgExpectedOneOf, strings.Join(vals, ", ")))
+	}
+	return "Unknown query parameter"
+}
+
+// bodyExample is a realistic fieldErrors for an operation's body.
+func bodyExample(op *huma.Operation) map[string][]string {
+	if strings.Contains(strings.ToLower(op.OperationID), "note") {
+		return map[string][]string{"body": {"Must not be blank"}}
+	}
+	return map[string][]string{"givenName": {capitalize(fmt.Sprintf(validation.MsgExpectedMaxLength, 100))}}
+}
+
+// exampleName turns a message into an example key: its first three words,
+// camelCased.
+func exampleName(msg string) string {
+	words := strings.FieldsFunc(msg, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	var b strings.Builder
+	for i, w := range words[:min(len(words), 3)] {
+		if i == 0 {
+			b.WriteString(strings.ToLower(w))
+		} else {
+			b.WriteString(capitalize(strings.ToLower(w)))
+		}
+	}
+	return b.String()
 }
 
 // writeHumaError writes err from a Huma middleware: an *Error with its

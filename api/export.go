@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -24,12 +25,29 @@ type ExportParams struct {
 	Resource string `query:"resource" enum:"contacts,notes" doc:"Export only this resource."`
 }
 
+// The Content-Type is set by stream, not declared as an output header:
+// OpenAPI describes it through the response's media types.
 type exportResponse struct {
-	ContentType        string `header:"Content-Type"`
-	ContentDisposition string `header:"Content-Disposition" doc:"attachment, with a dated file name such as remy-export-2026-11-26.json."`
-	CacheControl       string `header:"Cache-Control"`
+	ContentDisposition string `header:"Content-Disposition" doc:"attachment, with a dated file name: remy-export-YYYY-MM-DD.json, .csv (with -contacts or -notes before the extension) or .zip." example:"attachment; filename=\"remy-export-2026-11-26.json\""`
+	CacheControl       string `header:"Cache-Control" doc:"no-store: an export is personal data." example:"no-store"`
 	Body               func(huma.Context)
 }
+
+// ExportDocument is the body of a JSON export. It is written by hand as it
+// streams (exporter.json); this type is its schema.
+type ExportDocument struct {
+	Data ExportData `json:"data"`
+}
+
+// ExportData is everything the account owns at one instant.
+type ExportData struct {
+	ExportedAt time.Time       `json:"exportedAt" doc:"The instant the snapshot shows."`
+	Account    *model.Account  `json:"account"`
+	Contacts   []model.Contact `json:"contacts,omitempty" doc:"Every contact; absent when resource=notes."`
+	Notes      []model.Note    `json:"notes,omitempty" doc:"Every note; absent when resource=contacts."`
+}
+
+const msgTooManyExports = "Too many exports are running; retry in a few seconds"
 
 const exportDescription = `Everything the account owns, and nothing else, read from one consistent
 snapshot and streamed as it is read (memory stays flat however large the account).
@@ -59,20 +77,20 @@ func (s *server) registerExport() {
 		Tags:        []string{"Export"},
 		Security:    bearer,
 		Errors:      errs(http.StatusUnprocessableEntity, http.StatusServiceUnavailable),
+		Metadata:    map[string]any{errorExamplesKey: map[int][]string{http.StatusServiceUnavailable: {msgTooManyExports}}},
 		Responses: map[string]*huma.Response{"200": {
-			Description: "The export file.",
+			Description: "The export file: JSON by default, CSV (UTF-8) with format=csv&resource=…, a zip of both CSV files with format=csv alone.",
 			Content: map[string]*huma.MediaType{
-				"application/json":        {Schema: &huma.Schema{Type: "object"}},
-				"text/csv; charset=utf-8": {Schema: &huma.Schema{Type: "string"}},
-				"application/zip":         {Schema: &huma.Schema{Type: "string", Format: "binary"}},
+				"application/json": {Schema: s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[ExportDocument](), true, "ExportDocument")},
+				"text/csv":         {Schema: &huma.Schema{Type: huma.TypeString, Format: "binary", Extensions: map[string]any{"contentMediaType": "text/csv"}}},
+				"application/zip":  {Schema: &huma.Schema{Type: huma.TypeString, Format: "binary", Extensions: map[string]any{"contentMediaType": "application/zip"}}},
 			},
 		}},
 	}, func(ctx context.Context, in *ExportParams) (*exportResponse, error) {
 		select {
 		case s.exportSlots <- struct{}{}: // given back by stream, or below
 		default:
-			return nil, newError(http.StatusServiceUnavailable,
-				"Too many exports are running; retry in a few seconds").withHeader("Retry-After", "5")
+			return nil, newError(http.StatusServiceUnavailable, msgTooManyExports).withHeader("Retry-After", "5")
 		}
 		// The snapshot opens here, so a failure is still a JSON error; it is
 		// closed when the body has been streamed.
@@ -83,10 +101,12 @@ func (s *server) registerExport() {
 		}
 		write, name, ctype := exporter{snap: snap, resource: in.Resource}.file(in.Format)
 		return &exportResponse{
-			ContentType:        ctype,
 			ContentDisposition: `attachment; filename="` + name + `"`,
 			CacheControl:       "no-store",
-			Body:               func(hc huma.Context) { s.stream(hc, snap, write) },
+			Body: func(hc huma.Context) {
+				hc.SetHeader("Content-Type", ctype)
+				s.stream(hc, snap, write)
+			},
 		}, nil
 	})
 }

@@ -16,6 +16,8 @@ type healthResponse struct {
 	Body healthBody
 }
 
+const msgDatabaseUnreachable = "Database unreachable"
+
 func (s *server) registerHealth() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "healthz",
@@ -25,26 +27,29 @@ func (s *server) registerHealth() {
 		Description: "Answers 200 while the process is up. Needs no API key.",
 		Tags:        []string{"Operations"},
 		Security:    public,
-		Errors:      []int{http.StatusUnprocessableEntity},
+		// No parameters: SkipValidateParams keeps a stray query string from being a 422.
+		SkipValidateParams: true,
 	}, func(ctx context.Context, _ *struct{}) (*healthResponse, error) {
 		return &healthResponse{Body: healthBody{Status: "ok"}}, nil
 	})
 
 	huma.Register(s.api, huma.Operation{
-		OperationID: "readyz",
-		Method:      http.MethodGet,
-		Path:        "/readyz",
-		Summary:     "Readiness",
-		Description: "Answers 200 when the database is reachable and 503 otherwise. Needs no API key.",
-		Tags:        []string{"Operations"},
-		Security:    public,
-		Errors:      []int{http.StatusUnprocessableEntity, http.StatusServiceUnavailable},
+		OperationID:        "readyz",
+		Method:             http.MethodGet,
+		Path:               "/readyz",
+		Summary:            "Readiness",
+		Description:        "Answers 200 when the database is reachable and 503 otherwise. Needs no API key.",
+		Tags:               []string{"Operations"},
+		Security:           public,
+		SkipValidateParams: true,
+		Errors:             []int{http.StatusServiceUnavailable},
+		Metadata:           map[string]any{errorExamplesKey: map[int][]string{http.StatusServiceUnavailable: {msgDatabaseUnreachable}}},
 	}, func(ctx context.Context, _ *struct{}) (*healthResponse, error) {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		if err := s.db.Ping(ctx); err != nil {
 			logger(ctx).Warn("readiness check failed", "error", err)
-			return nil, newError(http.StatusServiceUnavailable, "Database unreachable")
+			return nil, newError(http.StatusServiceUnavailable, msgDatabaseUnreachable)
 		}
 		return &healthResponse{Body: healthBody{Status: "ok"}}, nil
 	})

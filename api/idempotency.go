@@ -86,7 +86,7 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 	if err != nil {
 		var netErr net.Error
 		if errors.As(err, &netErr) && netErr.Timeout() {
-			writeHumaError(ctx, newError(http.StatusRequestTimeout, "Request body read timeout"))
+			writeHumaError(ctx, newError(http.StatusRequestTimeout, msgBodyTimeout))
 			return
 		}
 		writeHumaError(ctx, newError(http.StatusBadRequest, "Cannot read request body"))
@@ -110,11 +110,11 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 		return
 	case rec != nil && rec.State != model.IdempotencyDone:
 		writeHumaError(ctx, newError(http.StatusConflict,
-			"A request with this Idempotency-Key is still in progress; retry shortly").withHeader("Retry-After", "1"))
+			msgIdempotencyInProgress).withHeader("Retry-After", "1"))
 		return
 	case rec != nil && !bytes.Equal(rec.Fingerprint, fingerprint):
 		writeHumaError(ctx, validationError(&ValidationDetails{
-			FieldErrors: map[string][]string{headerIdempotencyKey: {"This key was already used for a different request; use a new key for a new request"}},
+			FieldErrors: map[string][]string{headerIdempotencyKey: {msgIdempotencyReused}},
 			FormErrors:  []string{},
 		}))
 		return

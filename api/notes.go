@@ -13,7 +13,7 @@ import (
 // NoteInput is the body of POST (body required) and PATCH (body optional,
 // never null: a note cannot be emptied, only deleted).
 type NoteInput struct {
-	Body Nullable[string] `json:"body,omitempty" minLength:"1" maxLength:"10000" doc:"1–10,000 characters, not only whitespace; stored exactly as sent." example:"Met at the Analytical Society; loves poetry."`
+	Body Nullable[string] `json:"body,omitempty" nullable:"false" minLength:"1" maxLength:"10000" doc:"1–10,000 characters, not only whitespace; stored exactly as sent." example:"Met at the Analytical Society; loves poetry."`
 }
 
 // NoteCreateInput is the body of POST: the same field, required.
@@ -23,12 +23,12 @@ type NoteCreateInput struct {
 
 // NoteIDParam is the {id} of a note URL.
 type NoteIDParam struct {
-	ID string `path:"id" format:"uuid" doc:"The note's id." example:"5f0c2d9e-8a1b-4c3d-9e8f-7a6b5c4d3e2f"`
+	ID uuid.UUID `path:"id" format:"uuid" doc:"The note's id." example:"5f0c2d9e-8a1b-4c3d-9e8f-7a6b5c4d3e2f"`
 }
 
 // ContactNotesParam is the {contactId} of a contact's notes URL.
 type ContactNotesParam struct {
-	ContactID string `path:"contactId" format:"uuid" doc:"The contact's id." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
+	ContactID uuid.UUID `path:"contactId" format:"uuid" doc:"The contact's id." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
 }
 
 type noteData struct {
@@ -75,7 +75,7 @@ func (s *server) registerNotes() {
 		ContactNotesParam
 		ListParams
 	}) (*noteListResponse, error) {
-		page, err := s.notes.List(ctx, accountID(ctx), uuid.MustParse(in.ContactID), model.NoteFilter{ListParams: in.model()})
+		page, err := s.notes.List(ctx, accountID(ctx), in.ContactID, model.NoteFilter{ListParams: in.model()})
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
@@ -99,7 +99,7 @@ func (s *server) registerNotes() {
 		IdempotencyKeyParam
 		Body NoteCreateInput
 	}) (*noteCreatedResponse, error) {
-		n, err := s.notes.Create(ctx, actor(ctx), uuid.MustParse(in.ContactID), &model.Note{Body: in.Body.Body})
+		n, err := s.notes.Create(ctx, actor(ctx), in.ContactID, &model.Note{Body: in.Body.Body})
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
@@ -120,7 +120,7 @@ func (s *server) registerNotes() {
 		NoteIDParam
 		IfNoneMatchParam
 	}) (*noteResponse, error) {
-		n, err := s.notes.Get(ctx, accountID(ctx), uuid.MustParse(in.ID))
+		n, err := s.notes.Get(ctx, accountID(ctx), in.ID)
 		if err != nil {
 			return nil, problem(err, "Note")
 		}
@@ -145,7 +145,7 @@ func (s *server) registerNotes() {
 		Body NoteInput
 	}) (*noteResponse, error) {
 		patch := model.NotePatch{Body: optional(in.Body.Body, same)}
-		n, err := s.notes.Update(ctx, actor(ctx), uuid.MustParse(in.ID), patch, precondition(in.IfMatchParam, noteETag))
+		n, err := s.notes.Update(ctx, actor(ctx), in.ID, patch, precondition(in.IfMatchParam, noteETag))
 		if err != nil {
 			return nil, problem(err, "Note")
 		}
@@ -165,7 +165,7 @@ func (s *server) registerNotes() {
 		NoteIDParam
 		IfMatchParam
 	}) (*deletedResponse, error) {
-		id := uuid.MustParse(in.ID)
+		id := in.ID
 		if err := s.notes.Delete(ctx, actor(ctx), id, precondition(in.IfMatchParam, noteETag)); err != nil {
 			return nil, problem(err, "Note")
 		}

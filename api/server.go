@@ -56,6 +56,9 @@ type (
 		Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check repo.Precondition[model.Contact]) (*model.Contact, error)
 		Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check repo.Precondition[model.Contact]) error
 	}
+	tagStore interface {
+		List(ctx context.Context, accountID uuid.UUID, p model.ListParams) (model.Page[model.Tag], error)
+	}
 	noteStore interface {
 		Create(ctx context.Context, actor model.Actor, contactID uuid.UUID, n *model.Note) (*model.Note, error)
 		Get(ctx context.Context, accountID, id uuid.UUID) (*model.Note, error)
@@ -86,6 +89,7 @@ type server struct {
 	tx       transactor
 	keys     keyAuthenticator
 	contacts contactStore
+	tags     tagStore
 	notes    noteStore
 	activity activityStore
 	export   exportStore
@@ -114,6 +118,7 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 		tx:       store,
 		keys:     store.Keys,
 		contacts: store.Contacts,
+		tags:     store.Tags,
 		notes:    store.Notes,
 		activity: store.Activity,
 		export:   store.Export,
@@ -137,7 +142,9 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 	// operations that take one) the Idempotency-Key.
 	s.api.UseMiddleware(s.authenticate, s.rateLimit, s.idempotency)
 	s.routes()
+	documentEnums(s.api.OpenAPI())
 	mountDocs(router)
+	mountDowngrade(router, s.api.OpenAPI())
 	return router
 }
 
@@ -166,8 +173,15 @@ func (s *server) humaConfig() huma.Config {
 			Type:         "http",
 			Scheme:       "bearer",
 			BearerFormat: "rmy_<key>",
-			Description:  "An API key created in Settings → API Keys (or `remy keys create`).",
+			Description:  "An API key, made on the server with `remy keys create --account EMAIL [--name NAME]` (`remy dev` prints a demo key); send it as `Authorization: Bearer rmy_…`.",
 		},
+	}
+	cfg.Tags = []*huma.Tag{
+		{Name: "Contacts", Description: "People in the account's contact book."},
+		{Name: "Notes", Description: "Free text attached to one contact."},
+		{Name: "Activity", Description: "The Activity Log: one entry per change, for auditing and polling."},
+		{Name: "Export", Description: "Everything the account owns, as JSON, CSV or a zip of CSV files."},
+		{Name: "Operations", Description: "Liveness and readiness probes for load balancers and orchestrators; no API key."},
 	}
 	return cfg
 }
@@ -193,3 +207,25 @@ per account): a retry replays the first response with ` + "`Idempotent-Replayed:
 Rate limits: a token bucket per API key; every response says where you stand in
 ` + "`RateLimit-Policy`" + ` and ` + "`RateLimit`" + ` (draft-ietf-httpapi-ratelimit-headers-10), and a 429 says
 when to come back in ` + "`Retry-After`" + `.`
+
+// documentEnums gives the Activity Log's closed sets their enums from
+// model's lists, so a new action or auth method cannot be left out of the
+// document.
+func documentEnums(oapi *huma.OpenAPI) {
+	activity := oapi.Components.Schemas.Map()["Activity"]
+	if activity == nil {
+		return
+	}
+	for name, values := range map[string][]string{
+		"action":       model.Actions,
+		"resourceType": model.ResourceTypes,
+		"authMethod":   model.AuthMethods,
+	} {
+		enum := make([]any, len(values))
+		for i, v := range values {
+			enum[i] = v
+		}
+		activity.Properties[name].Enum = enum
+		activity.Properties[name].PrecomputeMessages()
+	}
+}

@@ -11,10 +11,10 @@ import (
 type Account struct {
 	bun.BaseModel `bun:"table:accounts" json:"-"`
 
-	ID        uuid.UUID `bun:"id,pk,type:uuid,default:gen_random_uuid()" json:"id"`
-	Email     string    `bun:"email,notnull" json:"email"`
+	ID        uuid.UUID `bun:"id,pk,type:uuid,default:gen_random_uuid()" json:"id" format:"uuid" readOnly:"true"`
+	Email     string    `bun:"email,notnull" json:"email" format:"email"`
 	Name      string    `bun:"name,notnull" json:"name"`
-	CreatedAt time.Time `bun:"created_at,nullzero,notnull,default:now()" json:"createdAt"`
+	CreatedAt time.Time `bun:"created_at,nullzero,notnull,default:now()" json:"createdAt" readOnly:"true"`
 }
 
 // APIKey is the stored half of an API key: a hash and a display prefix,
@@ -43,6 +43,9 @@ const (
 	AuthMethodAPIKey = "api_key"
 	AuthMethodCLI    = "cli"
 )
+
+// AuthMethods is every auth method, the enum the API documents.
+var AuthMethods = []string{AuthMethodAPIKey, AuthMethodCLI}
 
 // Actor is who made a change, as the Activity Log records it.
 type Actor struct {

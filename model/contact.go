@@ -24,7 +24,7 @@ type LabeledValue struct {
 type Contact struct {
 	bun.BaseModel `bun:"table:contacts,alias:c" json:"-"`
 
-	ID             uuid.UUID      `bun:"id,pk,type:uuid,default:gen_random_uuid()" json:"id"`
+	ID             uuid.UUID      `bun:"id,pk,type:uuid,default:gen_random_uuid()" json:"id" format:"uuid" readOnly:"true"`
 	AccountID      uuid.UUID      `bun:"account_id,type:uuid,notnull" json:"-"`
 	GivenName      *string        `bun:"given_name" json:"givenName"`
 	FamilyName     *string        `bun:"family_name" json:"familyName"`
@@ -34,11 +34,11 @@ type Contact struct {
 	Emails         []LabeledValue `bun:"emails,type:jsonb,notnull" json:"emails"`
 	Phones         []LabeledValue `bun:"phones,type:jsonb,notnull" json:"phones"`
 	Birthday       *Date          `bun:"birthday,type:date" json:"birthday" format:"date"`
-	Tags           []string       `bun:"tags,array,notnull" json:"tags"`
-	IntroducedByID *uuid.UUID     `bun:"introduced_by_id,type:uuid" json:"introducedById"`
+	Tags           []string       `bun:"tags,array,notnull" json:"tags" minLength:"1" maxLength:"50"`
+	IntroducedByID *uuid.UUID     `bun:"introduced_by_id,type:uuid" json:"introducedById" format:"uuid" nullable:"true"`
 	Version        int64          `bun:"version,notnull,default:1" json:"-"`
-	CreatedAt      time.Time      `bun:"created_at,nullzero,notnull,default:clock_timestamp()" json:"createdAt"`
-	UpdatedAt      time.Time      `bun:"updated_at,nullzero,notnull,default:clock_timestamp()" json:"updatedAt"`
+	CreatedAt      time.Time      `bun:"created_at,nullzero,notnull,default:clock_timestamp()" json:"createdAt" readOnly:"true"`
+	UpdatedAt      time.Time      `bun:"updated_at,nullzero,notnull,default:clock_timestamp()" json:"updatedAt" readOnly:"true"`
 }
 
 // Limits on contact fields. The API declares the same numbers in its schema;
@@ -246,9 +246,4 @@ type Page[T any] struct {
 type ListParams struct {
 	Limit  int
 	Offset int
-}
-
-// ContactFilter selects contacts for ContactRepo.List.
-type ContactFilter struct {
-	ListParams
 }

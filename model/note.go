@@ -18,13 +18,13 @@ const MaxNoteBody = 10000
 type Note struct {
 	bun.BaseModel `bun:"table:notes,alias:n" json:"-"`
 
-	ID        uuid.UUID `bun:"id,pk,type:uuid,default:gen_random_uuid()" json:"id"`
+	ID        uuid.UUID `bun:"id,pk,type:uuid,default:gen_random_uuid()" json:"id" format:"uuid" readOnly:"true"`
 	AccountID uuid.UUID `bun:"account_id,type:uuid,notnull" json:"-"`
-	ContactID uuid.UUID `bun:"contact_id,type:uuid,notnull" json:"contactId"`
+	ContactID uuid.UUID `bun:"contact_id,type:uuid,notnull" json:"contactId" format:"uuid" readOnly:"true"`
 	Body      string    `bun:"body,notnull" json:"body"`
 	Version   int64     `bun:"version,notnull,default:1" json:"-"`
-	CreatedAt time.Time `bun:"created_at,nullzero,notnull,default:clock_timestamp()" json:"createdAt"`
-	UpdatedAt time.Time `bun:"updated_at,nullzero,notnull,default:clock_timestamp()" json:"updatedAt"`
+	CreatedAt time.Time `bun:"created_at,nullzero,notnull,default:clock_timestamp()" json:"createdAt" readOnly:"true"`
+	UpdatedAt time.Time `bun:"updated_at,nullzero,notnull,default:clock_timestamp()" json:"updatedAt" readOnly:"true"`
 }
 
 // Validate checks the body: 1 to MaxNoteBody characters, not only

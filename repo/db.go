@@ -59,6 +59,7 @@ type Store struct {
 	Accounts *AccountRepo
 	Keys     *KeyRepo
 	Contacts *ContactRepo
+	Tags     *TagRepo
 	Notes    *NoteRepo
 	Activity *ActivityRepo
 	Export   *ExportRepo
@@ -75,6 +76,7 @@ func NewStore(db *bun.DB) *Store {
 		Accounts: &AccountRepo{db: db},
 		Keys:     &KeyRepo{db: db},
 		Contacts: &ContactRepo{db: db, ev: ev},
+		Tags:     &TagRepo{db: db},
 		Notes:    &NoteRepo{db: db, ev: ev},
 		Activity: &ActivityRepo{db: db},
 		Export:   &ExportRepo{db: db},

@@ -368,3 +368,77 @@ func TestCLI_ServeDrainsInFlightRequestsOnSIGTERM(t *testing.T) {
 		t.Fatalf("no request log line for the POST:\n%s", logs.String())
 	}
 }
+
+// TestCLI_Mistakes: each common mistake exits non-zero with a message that
+// says what is wrong, before anything is written.
+func TestCLI_Mistakes(t *testing.T) {
+	t.Parallel()
+	dsn := newEmptyDatabase(t)
+	remy(t, dsn, "migrate").ok(t)
+
+	fails := func(t *testing.T, r cliResult, want ...string) {
+		t.Helper()
+		if r.code == 0 {
+			t.Fatalf("exit 0, want an error\nstdout: %s\nstderr: %s", r.stdout, r.stderr)
+		}
+		for _, w := range want {
+			if !strings.Contains(r.stderr, w) {
+				t.Fatalf("stderr lacks %q:\n%s", w, r.stderr)
+			}
+		}
+	}
+
+	t.Run("ErrInvalidAccountEmail", func(t *testing.T) {
+		for _, email := range []string{"not-an-email", "Ada <ada@example.com>", "ada@", "@example.com", "ada lovelace@example.com"} {
+			fails(t, remy(t, dsn, "accounts", "create", "--email", email), "not a valid email address")
+		}
+		// Nothing was created: the same address works once made valid, and
+		// keys list finds no invalid account.
+		remy(t, dsn, "accounts", "create", "--email", "ada@example.com").ok(t)
+		fails(t, remy(t, dsn, "keys", "list", "--account", "not-an-email"), "no account")
+	})
+
+	t.Run("ErrKeyAlreadyRevoked", func(t *testing.T) {
+		remy(t, dsn, "accounts", "create", "--email", "rev@example.com").ok(t)
+		remy(t, dsn, "keys", "create", "--account", "rev@example.com").ok(t)
+		list := remy(t, dsn, "keys", "list", "--account", "rev@example.com").ok(t).stdout
+		keyID := strings.Fields(strings.Split(strings.TrimSpace(list), "\n")[1])[0]
+		if out := remy(t, dsn, "keys", "revoke", keyID).ok(t).stdout; !strings.Contains(out, "revoked "+keyID) {
+			t.Fatalf("first revoke: %q", out)
+		}
+		fails(t, remy(t, dsn, "keys", "revoke", keyID), "already revoked")
+	})
+
+	t.Run("ErrNotPostgresURL", func(t *testing.T) {
+		for _, url := range []string{"mysql://u:secret@127.0.0.1:3306/remy", "sqlite:remy.db"} {
+			r := remy(t, url, "migrate")
+			fails(t, r, "DATABASE_URL", "postgres://")
+			if strings.Contains(r.stderr, "secret") {
+				t.Fatalf("the error shows the password: %s", r.stderr)
+			}
+		}
+		fails(t, remy(t, dsn, "migrate", "--database-url", "redis://127.0.0.1:6379/0"), "--database-url", "postgres://", "redis://")
+		// postgresql:// and libpq's keyword/value form stay accepted.
+		if strings.HasPrefix(dsn, "postgres://") {
+			remy(t, "postgresql://"+strings.TrimPrefix(dsn, "postgres://"), "migrate").ok(t)
+		}
+	})
+
+	t.Run("ErrMissingArgument", func(t *testing.T) {
+		fails(t, remy(t, dsn, "keys", "revoke"), "missing argument KEY_ID")
+		fails(t, remy(t, dsn, "keys", "revoke", uuid.NewString(), uuid.NewString()), "one argument, KEY_ID")
+		fails(t, remy(t, dsn, "accounts", "create"), "missing --email")
+		fails(t, remy(t, dsn, "accounts", "create", "--email", ""), "missing --email")
+		fails(t, remy(t, dsn, "keys", "create"), "missing --account")
+		fails(t, remy(t, dsn, "keys", "list"), "missing --account")
+	})
+
+	t.Run("ErrDevWithoutTag", func(t *testing.T) {
+		// The test binary is built without -tags dev, like a release build.
+		r := remy(t, "", "dev")
+		fails(t, r, "dev build tag", "DATABASE_URL")
+		if strings.Contains(r.stdout, "starting a Postgres container") {
+			t.Fatalf("claims to start a container it cannot start: %q", r.stdout)
+		}
+	})
+}

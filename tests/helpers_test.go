@@ -48,7 +48,13 @@ func newServerOn(t testing.TB, dsn string, configure ...func(*api.Config)) *test
 		f(&cfg)
 	}
 	log := slog.New(slog.NewJSONHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := httptest.NewServer(api.New(cfg, store, log))
+	handler := api.New(cfg, store, log)
+	c, err := loadContract(handler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every response is held to the served OpenAPI document (contract_test.go).
+	srv := httptest.NewServer(c.wrap(t, handler))
 	t.Cleanup(func() {
 		srv.Close()
 		_ = db.Close()

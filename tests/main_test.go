@@ -51,6 +51,9 @@ func runTests(m *testing.M) int {
 	}
 	defer dropDatabase(templateDB)
 	code := m.Run()
+	if c := reportContract(); code == 0 {
+		code = c
+	}
 	cleanupBinary()
 	return code
 }

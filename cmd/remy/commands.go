@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/mail"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -46,7 +47,7 @@ Configuration comes from the environment (see the README for the full table):
   DATABASE_URL           Postgres connection string (required, except for 'remy dev')
   REMY_ADDR              listen address (default :8080)
   REMY_LOG_LEVEL         debug, info, warn or error (default info)
-  REMY_PUBLIC_URL        base URL clients use, shown in /openapi.json (default http://localhost:8080)
+  REMY_PUBLIC_URL        base URL clients use, shown in /openapi.json (default: the listen address, e.g. http://localhost:8080)
   REMY_TRUSTED_PROXIES   comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed
   REMY_RATE_LIMIT_RPS    sustained requests per second per API key (default 10; 0 disables)
   REMY_RATE_LIMIT_BURST  burst size per API key (default 50)
@@ -80,6 +81,13 @@ Configuration comes from the environment (see the README for the full table):
 func (c *cli) open(ctx context.Context) (*repo.Store, error) {
 	if c.cfg.DatabaseURL == "" {
 		return nil, errors.New("DATABASE_URL is not set (or pass --database-url)")
+	}
+	if err := checkDatabaseURL(c.cfg.DatabaseURL); err != nil {
+		source := envDatabaseURL
+		if c.dbURL != "" {
+			source = "--database-url"
+		}
+		return nil, fmt.Errorf("%s: %w", source, err)
 	}
 	db, err := repo.Open(ctx, c.cfg.DatabaseURL)
 	if err != nil {
@@ -151,8 +159,20 @@ func (c *cli) serveCommand() *cobra.Command {
 // serve runs the HTTP server until ctx is done, then drains it. ready, if
 // not nil, is called with the bound address once the server accepts.
 func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, ready func(addr string)) error {
+	// Listen first, so that without REMY_PUBLIC_URL the document can name
+	// the address really bound (REMY_ADDR=127.0.0.1:0 included) and /docs
+	// "Try it out" reaches this server.
+	ln, err := net.Listen("tcp", c.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	publicURL := c.cfg.PublicURL
+	if publicURL == "" {
+		publicURL = "http://" + hostPort(ln.Addr().String())
+	}
 	cfg := api.Config{
-		PublicURL:      c.cfg.PublicURL,
+		PublicURL:      publicURL,
 		TrustedProxies: c.cfg.TrustedProxies,
 		Version:        version,
 		RateLimitRPS:   c.cfg.RateLimitRPS,
@@ -206,10 +226,6 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 			log.Info("purged expired idempotency keys", "deleted", deleted)
 		}
 	})
-	ln, err := net.Listen("tcp", c.cfg.Addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -246,7 +262,11 @@ func (c *cli) accountsCommand() *cobra.Command {
 		Short:   "Create an account and print its id",
 		Example: "  remy accounts create --email ada@example.com --name 'Ada Lovelace'",
 		Args:    cobra.NoArgs,
+		PreRunE: requireFlags("email"),
 		RunE: c.withStore(func(cmd *cobra.Command, _ []string, store *repo.Store) error {
+			if err := checkAccountEmail(email); err != nil {
+				return err
+			}
 			a, err := store.Accounts.Create(cmd.Context(), email, name)
 			if errors.Is(err, model.ErrConflict) {
 				return fmt.Errorf("an account with email %q already exists", email)
@@ -258,9 +278,8 @@ func (c *cli) accountsCommand() *cobra.Command {
 			return nil
 		}),
 	}
-	create.Flags().StringVar(&email, "email", "", "the account's email (unique, case-insensitive)")
+	create.Flags().StringVar(&email, "email", "", "the account's email (required; unique, case-insensitive)")
 	create.Flags().StringVar(&name, "name", "", "the account holder's name")
-	_ = create.MarkFlagRequired("email")
 	cmd.AddCommand(create)
 	return cmd
 }
@@ -274,6 +293,7 @@ func (c *cli) keysCommand() *cobra.Command {
 		Short:   "Create an API key and print it (it is shown only once)",
 		Example: "  remy keys create --account ada@example.com --name laptop --expires-in 720h",
 		Args:    cobra.NoArgs,
+		PreRunE: requireFlags("account"),
 		RunE: c.withStore(func(cmd *cobra.Command, _ []string, store *repo.Store) error {
 			var expiresAt *time.Time
 			if expiresIn != "" {
@@ -296,16 +316,16 @@ func (c *cli) keysCommand() *cobra.Command {
 			return nil
 		}),
 	}
-	create.Flags().StringVar(&account, "account", "", "email of the account the key acts for")
+	create.Flags().StringVar(&account, "account", "", "email of the account the key acts for (required)")
 	create.Flags().StringVar(&name, "name", "", "a name to recognise the key by")
 	create.Flags().StringVar(&expiresIn, "expires-in", "", "lifetime, e.g. 720h or 30d (default: never expires)")
-	_ = create.MarkFlagRequired("account")
 
 	var listAccount string
 	list := &cobra.Command{
-		Use:   "list --account EMAIL",
-		Short: "List an account's API keys",
-		Args:  cobra.NoArgs,
+		Use:     "list --account EMAIL",
+		Short:   "List an account's API keys",
+		Args:    cobra.NoArgs,
+		PreRunE: requireFlags("account"),
 		RunE: c.withStore(func(cmd *cobra.Command, _ []string, store *repo.Store) error {
 			a, err := c.account(cmd.Context(), store, listAccount)
 			if err != nil {
@@ -324,22 +344,28 @@ func (c *cli) keysCommand() *cobra.Command {
 			return tw.Flush()
 		}),
 	}
-	list.Flags().StringVar(&listAccount, "account", "", "email of the account")
-	_ = list.MarkFlagRequired("account")
+	list.Flags().StringVar(&listAccount, "account", "", "email of the account (required)")
 
 	revoke := &cobra.Command{
 		Use:   "revoke KEY_ID",
 		Short: "Revoke an API key (by its id, as 'keys list' shows it)",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("KEY_ID"),
 		RunE: c.withStore(func(cmd *cobra.Command, args []string, store *repo.Store) error {
 			id, err := uuid.Parse(args[0])
 			if err != nil {
 				return fmt.Errorf("KEY_ID must be a key's id (a UUID from 'remy keys list'), got %q", args[0])
 			}
-			k, err := store.Keys.Revoke(cmd.Context(), id)
+			k, err := store.Keys.ByID(cmd.Context(), id)
 			if errors.Is(err, model.ErrNotFound) {
 				return fmt.Errorf("no API key with id %s", id)
 			}
+			if err != nil {
+				return err
+			}
+			if k.RevokedAt != nil {
+				return fmt.Errorf("API key %s (%s…) is already revoked (since %s)", k.ID, k.Prefix, stamp(k.RevokedAt))
+			}
+			k, err = store.Keys.Revoke(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
@@ -349,6 +375,60 @@ func (c *cli) keysCommand() *cobra.Command {
 	}
 	cmd.AddCommand(create, list, revoke)
 	return cmd
+}
+
+// requireFlags is cobra's MarkFlagRequired with a message that names the
+// flag and shows the usage line, and that also refuses an empty value.
+func requireFlags(names ...string) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		for _, name := range names {
+			if f := cmd.Flags().Lookup(name); f == nil || f.Value.String() == "" {
+				return fmt.Errorf("missing --%s (usage: %s)", name, cmd.UseLine())
+			}
+		}
+		return nil
+	}
+}
+
+// oneArg is cobra.ExactArgs(1) with the argument named in the message.
+func oneArg(name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			return fmt.Errorf("missing argument %s (usage: %s)", name, cmd.UseLine())
+		case len(args) > 1:
+			return fmt.Errorf("%s takes one argument, %s; got %d (usage: %s)", cmd.CommandPath(), name, len(args), cmd.UseLine())
+		}
+		return nil
+	}
+}
+
+// checkAccountEmail accepts a bare address, as for a contact's email:
+// net/mail also parses "Name <a@b.c>", which is not an account's email.
+func checkAccountEmail(email string) error {
+	email = strings.TrimSpace(email)
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || len(email) > 254 {
+		return fmt.Errorf("--email: %q is not a valid email address (want a plain address such as ada@example.com)", email)
+	}
+	return nil
+}
+
+// checkDatabaseURL rejects a DSN meant for another database before pgx
+// answers with an opaque parse error. pgx also takes libpq's keyword/value
+// form ("host=… dbname=…"), so that stays allowed.
+func checkDatabaseURL(dsn string) error {
+	scheme, _, isURL := strings.Cut(dsn, "://")
+	switch {
+	case isURL && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql")):
+		return nil
+	case isURL:
+		// Only the scheme is shown: the rest may hold a password.
+		return fmt.Errorf("expected a postgres:// URL (e.g. postgres://user:pass@host:5432/remy), got a %s:// URL", scheme)
+	case strings.Contains(dsn, "="):
+		return nil
+	}
+	return errors.New("expected a postgres:// URL (e.g. postgres://user:pass@host:5432/remy)")
 }
 
 func (c *cli) account(ctx context.Context, store *repo.Store, email string) (*model.Account, error) {

@@ -48,7 +48,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	cfg := config{
 		DatabaseURL:    getenv(envDatabaseURL),
 		Addr:           or(getenv(envAddr), ":8080"),
-		PublicURL:      strings.TrimRight(or(getenv(envPublicURL), "http://localhost:8080"), "/"),
+		PublicURL:      strings.TrimRight(getenv(envPublicURL), "/"), // "": the listen address, see serve
 		RateLimitRPS:   10,
 		RateLimitBurst: 50,
 		RedisURL:       getenv(envRedisURL),

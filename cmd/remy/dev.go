@@ -28,6 +28,9 @@ Ctrl-C, which also removes the container.`,
 			ctx := cmd.Context()
 			log := c.cfg.logger(c.stderr)
 			if c.cfg.DatabaseURL == "" {
+				if !devContainers {
+					return errors.New("DATABASE_URL is not set, and this remy was built without the dev build tag, so it cannot start a Postgres container: set DATABASE_URL, or run 'go tool task dev' (which builds with -tags dev)")
+				}
 				fmt.Fprintln(c.stdout, "DATABASE_URL is not set: starting a Postgres container…")
 				dsn, stop, err := startDevPostgres(ctx)
 				if err != nil {

@@ -11,6 +11,9 @@ import (
 	"github.com/testcontainers/testcontainers-go/modules/postgres"
 )
 
+// devContainers says whether this binary can start a Postgres container.
+const devContainers = true
+
 // startDevPostgres starts a throwaway Postgres container (postgres:17, or
 // $TEST_POSTGRES_IMAGE) and returns its DSN and the function removing it.
 func startDevPostgres(ctx context.Context) (string, func(), error) {

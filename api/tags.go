@@ -1,0 +1,38 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/remy-crm/remy/model"
+)
+
+type tagListResponse struct {
+	Body struct {
+		Data  []model.Tag `json:"data"`
+		Total int         `json:"total" doc:"How many distinct tags the account's contacts carry." example:"7"`
+	}
+}
+
+func (s *server) registerTags() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "listTags",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/tags",
+		Summary:     "List tags",
+		Description: "Returns a page of the tags the account's contacts carry, sorted by name, each with how many contacts carry it. Tags are set through the contact resource; this only lists them.",
+		Tags:        []string{"Tags"},
+		Security:    bearer,
+		Errors:      errs(http.StatusUnprocessableEntity),
+	}, func(ctx context.Context, in *ListParams) (*tagListResponse, error) {
+		page, err := s.tags.List(ctx, accountID(ctx), in.model())
+		if err != nil {
+			return nil, problem(err, "Tag")
+		}
+		out := &tagListResponse{}
+		out.Body.Data, out.Body.Total = page.Items, page.Total
+		return out, nil
+	})
+}

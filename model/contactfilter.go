@@ -1,0 +1,106 @@
+package model
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// ContactFilter selects and orders contacts for ContactRepo.List. Zero
+// values select all; the filters combine with AND.
+type ContactFilter struct {
+	ListParams
+	// Terms must each occur, as substrings, in a contact's names, company or
+	// email addresses, ignoring case and accents. Characters are literal.
+	Terms []string
+	// Tags must all be carried by a contact (stored form: trimmed, lower-cased).
+	Tags []string
+	// IntroducedByID keeps the contacts that contact introduced.
+	IntroducedByID uuid.UUID
+	// UpdatedSince keeps contacts created or changed at or after this instant.
+	UpdatedSince time.Time
+	Sort         ContactSort
+}
+
+// Filtered reports whether anything but pagination and order narrows the list.
+func (f ContactFilter) Filtered() bool {
+	return len(f.Terms) > 0 || len(f.Tags) > 0 || f.IntroducedByID != uuid.Nil || !f.UpdatedSince.IsZero()
+}
+
+// OnlyTag is the tag when one tag is the whole filter, else "".
+func (f ContactFilter) OnlyTag() string {
+	if len(f.Tags) == 1 && len(f.Terms) == 0 && f.IntroducedByID == uuid.Nil && f.UpdatedSince.IsZero() {
+		return f.Tags[0]
+	}
+	return ""
+}
+
+// ContactSortKey is a field contacts can be ordered by.
+type ContactSortKey string
+
+// The sort keys, by their API names.
+const (
+	SortCreatedAt  ContactSortKey = "createdAt"
+	SortUpdatedAt  ContactSortKey = "updatedAt"
+	SortGivenName  ContactSortKey = "givenName"
+	SortFamilyName ContactSortKey = "familyName"
+	SortCompany    ContactSortKey = "company"
+)
+
+// ContactSort is an order of the contact list. Whatever the key, missing
+// values come last and the id breaks ties, in either direction.
+type ContactSort struct {
+	Key  ContactSortKey
+	Desc bool
+}
+
+// DefaultContactSort is newest first.
+var DefaultContactSort = ContactSort{Key: SortCreatedAt, Desc: true}
+
+// ParseContactSort reads "field" (ascending) or "-field" (descending);
+// "" is the default order.
+func ParseContactSort(s string) (ContactSort, bool) {
+	if s == "" {
+		return DefaultContactSort, true
+	}
+	key, desc := strings.CutPrefix(s, "-")
+	switch k := ContactSortKey(key); k {
+	case SortCreatedAt, SortUpdatedAt, SortGivenName, SortFamilyName, SortCompany:
+		return ContactSort{Key: k, Desc: desc}, true
+	}
+	return ContactSort{}, false
+}
+
+// SearchTerms splits q at whitespace into the terms that must all match;
+// text Postgres cannot store is a ValidationError on field.
+func SearchTerms(field, q string) ([]string, error) {
+	if strings.ContainsRune(q, 0) {
+		return nil, FieldError(field, "Must not contain NUL (\\u0000) characters")
+	}
+	return strings.Fields(q), nil
+}
+
+// NormalizeTags puts tag filters in the form tags are stored in (trimmed,
+// lower-cased), so a filter matches what a contact was given. Blank or
+// over-long tags, or text Postgres cannot store, are a ValidationError on
+// field.
+func NormalizeTags(field string, tags []string) ([]string, error) {
+	verr := &ValidationError{}
+	out := make([]string, 0, len(tags))
+	for _, t := range tags {
+		t = strings.ToLower(strings.TrimSpace(t))
+		switch n := utf8.RuneCountInString(t); {
+		case n == 0:
+			verr.Field(field, "Tags must not be blank")
+		case n > MaxTagLength:
+			verr.Field(field, "Tags must be at most 50 characters")
+		case strings.ContainsRune(t, 0):
+			verr.Field(field, "Must not contain NUL (\\u0000) characters")
+		default:
+			out = append(out, t)
+		}
+	}
+	return out, verr.OrNil()
+}
