@@ -39,7 +39,7 @@ func (s *server) registerActivity() {
 		Summary:     "List Activity Log entries",
 		Description: activityDescription,
 		Tags:        []string{"Activity"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeActivityRead),
 		Errors:      errs(http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *ActivityParams) (*activityListResponse, error) {
 		f := model.ActivityFilter{ListParams: in.model(), Since: in.Since, ResourceID: in.ResourceID}

@@ -158,7 +158,7 @@ func deleted(id uuid.UUID) *deletedResponse {
 }
 
 // Statuses every authenticated operation can answer besides its own.
-var authErrors = []int{http.StatusUnauthorized, http.StatusTooManyRequests}
+var authErrors = []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests}
 
 func errs(statuses ...int) []int { return append(statuses, authErrors...) }
 
@@ -170,7 +170,7 @@ func (s *server) registerContacts() {
 		Summary:     "List contacts",
 		Description: "Returns a page of the account's contacts (newest first unless sort says otherwise) and how many contacts match the filters. Filters combine: a contact must match all of them. A contact is found as soon as the request that created or changed it has returned.",
 		Tags:        []string{"Contacts"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeContactsRead),
 		Errors:      errs(http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *ContactListParams) (*contactListResponse, error) {
 		f, err := in.filter()
@@ -193,7 +193,7 @@ func (s *server) registerContacts() {
 		Summary:       "Create a contact",
 		Description:   "Creates a contact. It needs at least one of givenName, familyName, nickname, company or an email.",
 		Tags:          []string{"Contacts"},
-		Security:      bearer,
+		Security:      requireScope(model.ScopeContactsWrite),
 		DefaultStatus: http.StatusCreated,
 		Errors:        errs(http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *struct {
@@ -220,7 +220,7 @@ func (s *server) registerContacts() {
 		Summary:     "Get a contact",
 		Description: "Returns one contact. Another account's contact is a 404, exactly like a missing one.",
 		Tags:        []string{"Contacts"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeContactsRead),
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
 		Responses:   notModifiedResponse(),
 	}, func(ctx context.Context, in *struct {
@@ -244,7 +244,7 @@ func (s *server) registerContacts() {
 		Summary:     "Update a contact",
 		Description: "Partial update: absent fields are unchanged, null clears a field, lists are replaced whole.",
 		Tags:        []string{"Contacts"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeContactsWrite),
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *struct {
 		ContactIDParam
@@ -265,7 +265,7 @@ func (s *server) registerContacts() {
 		Summary:     "Delete a contact",
 		Description: "Deletes a contact and its notes. Contacts it introduced keep existing, with introducedById cleared.",
 		Tags:        []string{"Contacts"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeContactsWrite),
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusPreconditionFailed),
 	}, func(ctx context.Context, in *struct {
 		ContactIDParam

@@ -285,6 +285,9 @@ func documentErrorExamples(oapi *huma.OpenAPI, op *huma.Operation) {
 	}
 	if authenticated {
 		add(http.StatusUnauthorized, msgMissingAuth, msgInvalidKey)
+		if scope := missingScope(op, nil); scope != "" {
+			add(http.StatusForbidden, forbiddenMessage(scope))
+		}
 		add(http.StatusTooManyRequests, "Rate limit exceeded, retry in 3 seconds")
 		add(http.StatusServiceUnavailable, msgUnavailable)
 	}

@@ -75,7 +75,7 @@ func (s *server) registerExport() {
 		Summary:     "Export the whole account",
 		Description: exportDescription,
 		Tags:        []string{"Export"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeExportRead),
 		Errors:      errs(http.StatusUnprocessableEntity, http.StatusServiceUnavailable),
 		Metadata:    map[string]any{errorExamplesKey: map[int][]string{http.StatusServiceUnavailable: {msgTooManyExports}}},
 		Responses: map[string]*huma.Response{"200": {

@@ -193,7 +193,9 @@ func (s *server) trusted(addr netip.Addr) bool {
 }
 
 // authenticate is the Huma middleware in front of every operation that
-// declares the bearer security scheme.
+// declares the bearer security scheme: it finds the key (401 without a
+// usable one) and checks that the key holds the scopes the operation
+// declares in its security requirement (403 otherwise).
 func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	if !requiresKey(ctx.Operation()) {
 		next(ctx)
@@ -221,6 +223,12 @@ func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	info := requestInfoFrom(ctx.Context())
 	info.keyID = &key.ID
 	info.accountID = key.AccountID
+	// Before anything is read or written, and before an Idempotency-Key
+	// is claimed: a forbidden request leaves no trace.
+	if missing := missingScope(ctx.Operation(), key.Scopes); missing != "" {
+		s.forbidden(ctx, key, missing)
+		return
+	}
 	next(ctx)
 }
 

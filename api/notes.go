@@ -69,7 +69,7 @@ func (s *server) registerNotes() {
 		Summary:     "List a contact's notes",
 		Description: "Returns a page of one contact's notes, newest first, and the total count before pagination. An unknown or another account's contact is a 404.",
 		Tags:        []string{"Notes"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeNotesRead),
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *struct {
 		ContactNotesParam
@@ -91,7 +91,7 @@ func (s *server) registerNotes() {
 		Summary:       "Add a note to a contact",
 		Description:   "Creates a note on one contact. An unknown or another account's contact is a 404.",
 		Tags:          []string{"Notes"},
-		Security:      bearer,
+		Security:      requireScope(model.ScopeNotesWrite),
 		DefaultStatus: http.StatusCreated,
 		Errors:        errs(http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *struct {
@@ -113,7 +113,7 @@ func (s *server) registerNotes() {
 		Summary:     "Get a note",
 		Description: "Returns one note. Another account's note is a 404, exactly like a missing one.",
 		Tags:        []string{"Notes"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeNotesRead),
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
 		Responses:   notModifiedResponse(),
 	}, func(ctx context.Context, in *struct {
@@ -137,7 +137,7 @@ func (s *server) registerNotes() {
 		Summary:     "Update a note",
 		Description: "Partial update: an absent body is unchanged; null is refused (422), since a note cannot be empty.",
 		Tags:        []string{"Notes"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeNotesWrite),
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *struct {
 		NoteIDParam
@@ -159,7 +159,7 @@ func (s *server) registerNotes() {
 		Summary:     "Delete a note",
 		Description: "Deletes a note.",
 		Tags:        []string{"Notes"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeNotesWrite),
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusPreconditionFailed),
 	}, func(ctx context.Context, in *struct {
 		NoteIDParam

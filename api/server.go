@@ -173,27 +173,25 @@ func (s *server) humaConfig() huma.Config {
 			Type:         "http",
 			Scheme:       "bearer",
 			BearerFormat: "rmy_<key>",
-			Description:  "An API key, made on the server with `remy keys create --account EMAIL [--name NAME]` (`remy dev` prints a demo key); send it as `Authorization: Bearer rmy_…`.",
+			Description: "An API key, made on the server with `remy keys create --account EMAIL [--name NAME] [--scopes LIST]` " +
+				"(`remy dev` prints a demo key); send it as `Authorization: Bearer rmy_…`. " +
+				"Each key holds scopes, and each operation names the one it needs in its security requirement: " +
+				scopeList + ". `contacts:write` implies `contacts:read`, and so on for each resource. " +
+				"A key without the operation's scope gets a 403 naming the missing scope.",
 		},
 	}
 	cfg.Tags = []*huma.Tag{
 		{Name: "Contacts", Description: "People in the account's contact book."},
 		{Name: "Notes", Description: "Free text attached to one contact."},
 		{Name: "Activity", Description: "The Activity Log: one entry per change, for auditing and polling."},
+		{Name: "Tags", Description: "The tags the account's contacts carry, with counts; tags are set through the contact resource."},
 		{Name: "Export", Description: "Everything the account owns, as JSON, CSV or a zip of CSV files."},
 		{Name: "Operations", Description: "Liveness and readiness probes for load balancers and orchestrators; no API key."},
 	}
 	return cfg
 }
 
-// bearer is the security requirement of every /api/v1 operation.
-var bearer = []map[string][]string{{"bearer": {}}}
-
-// public is the (empty) security requirement of the unauthenticated
-// operations, stated so that the document says so explicitly.
-var public = []map[string][]string{{}}
-
-const apiDescription = `Remy's public REST API: contacts, notes and exports of your own account.
+var apiDescription = `Remy's public REST API: contacts, notes and exports of your own account.
 
 Every /api/v1 request needs ` + "`Authorization: Bearer rmy_…`" + `. Successful responses are
 ` + "`{\"data\": …}`" + ` (lists add ` + "`\"total\"`" + `); errors are ` + "`{\"error\": \"…\"}`" + `, and validation
@@ -203,6 +201,12 @@ Safe retries: single resources carry a strong ` + "`ETag`" + `; send it in ` + "
 DELETE to change only that version (412 otherwise) and in ` + "`If-None-Match`" + ` on GET to get a
 304. POSTs that create accept an ` + "`Idempotency-Key`" + ` header (1–255 characters, kept 24 hours
 per account): a retry replays the first response with ` + "`Idempotent-Replayed: true`" + `.
+
+Scopes: each API key holds scopes (` + "`remy keys create --scopes contacts:read,notes:read`" + `;
+by default ` + "`all`" + `), and each operation names the scope it needs in its security requirement.
+A key that lacks it gets ` + "`403 {\"error\":\"This API key does not have the contacts:write scope\"}`" + `
+(after authentication, so a bad key is still a 401, and before anything is read or written).
+The scopes: ` + scopeList + `; a ` + "`:write`" + ` scope implies the ` + "`:read`" + ` scope of the same resource.
 
 Rate limits: a token bucket per API key; every response says where you stand in
 ` + "`RateLimit-Policy`" + ` and ` + "`RateLimit`" + ` (draft-ietf-httpapi-ratelimit-headers-10), and a 429 says

@@ -24,7 +24,7 @@ func (s *server) registerTags() {
 		Summary:     "List tags",
 		Description: "Returns a page of the tags the account's contacts carry, sorted by name, each with how many contacts carry it. Tags are set through the contact resource; this only lists them.",
 		Tags:        []string{"Tags"},
-		Security:    bearer,
+		Security:    requireScope(model.ScopeContactsRead),
 		Errors:      errs(http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *ListParams) (*tagListResponse, error) {
 		page, err := s.tags.List(ctx, accountID(ctx), in.model())

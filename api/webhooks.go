@@ -24,8 +24,8 @@ type webhookStore interface {
 
 // Scopes of the webhook operations.
 var (
-	webhooksRead  = []map[string][]string{{"bearer": {"webhooks:read"}}}
-	webhooksWrite = []map[string][]string{{"bearer": {"webhooks:write"}}}
+	webhooksRead  = requireScope(model.ScopeWebhooksRead)
+	webhooksWrite = requireScope(model.ScopeWebhooksWrite)
 )
 
 // WebhookCreateInput is the body of POST /api/v1/webhooks.

@@ -31,6 +31,10 @@ type APIKey struct {
 	LastUsedAt *time.Time `bun:"last_used_at"`
 	ExpiresAt  *time.Time `bun:"expires_at"`
 	RevokedAt  *time.Time `bun:"revoked_at"`
+	// Scopes is what the key may do, expanded (see ParseScopes). It travels
+	// with the key Authenticate returns, so whatever caches keys caches
+	// their scopes too.
+	Scopes Scopes `bun:"scopes,array,notnull"`
 }
 
 // Usable reports whether the key may authenticate a request at time now.

@@ -18,8 +18,13 @@ type KeyRepo struct{ db *bun.DB }
 const lastUsedResolution = time.Minute
 
 // Create makes a new key for the account and returns its secret, which is
-// shown once and never stored.
-func (r *KeyRepo) Create(ctx context.Context, accountID uuid.UUID, name string, expiresAt *time.Time) (string, *model.APIKey, error) {
+// shown once and never stored. The key gets the given scopes, or every
+// scope when none is given (the CLI's default, "all").
+func (r *KeyRepo) Create(ctx context.Context, accountID uuid.UUID, name string, expiresAt *time.Time, scopes ...model.Scope) (string, *model.APIKey, error) {
+	granted, err := model.NewScopes(scopes...)
+	if err != nil {
+		return "", nil, &model.ValidationError{Fields: map[string][]string{"scopes": {err.Error()}}}
+	}
 	secret := model.NewAPIKeySecret()
 	k := &model.APIKey{
 		AccountID: accountID,
@@ -27,6 +32,7 @@ func (r *KeyRepo) Create(ctx context.Context, accountID uuid.UUID, name string, 
 		Prefix:    secret[:model.KeyDisplayChars],
 		Hash:      model.HashKey(secret),
 		ExpiresAt: expiresAt,
+		Scopes:    granted,
 	}
 	if _, err := r.db.NewInsert().Model(k).Returning("*").Exec(ctx); err != nil {
 		return "", nil, interpretError(err)

@@ -1,7 +1,8 @@
 // Package tests drives Remy over real HTTP against a real Postgres.
 //
 // The database comes from $TEST_DATABASE_URL when set, otherwise from a
-// testcontainers Postgres ($TEST_POSTGRES_IMAGE, default postgres:17).
+// testcontainers Postgres ($TEST_POSTGRES_IMAGE, default postgres:17); Redis
+// likewise from $TEST_REDIS_URL or a redis:7 container (see testRedisURL).
 // Migrations run once into a template database; every test clones its own
 // database from it, so tests run in parallel and never see each other's rows.
 package tests
@@ -12,6 +13,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -21,6 +23,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/modules/postgres"
+	"go.uber.org/goleak"
 
 	"github.com/remy-crm/remy/migrations"
 	"github.com/remy-crm/remy/repo"
@@ -55,7 +58,23 @@ func runTests(m *testing.M) int {
 		code = c
 	}
 	cleanupBinary()
+	stopRedis()
+	if code == 0 {
+		if err := leakedGoroutines(); err != nil {
+			log.Printf("tests: goroutines outlived the tests (every in-process server, pool and client must be closed):\n%v", err)
+			return 1
+		}
+	}
 	return code
+}
+
+// leakedGoroutines reports goroutines still running once every test and
+// its cleanups are done: a server, pool, Redis client or stream left open.
+// Idle keep-alive connections of the shared HTTP client are closed first,
+// since they are the client's to keep, not a leak of Remy's.
+func leakedGoroutines() error {
+	http.DefaultClient.CloseIdleConnections()
+	return goleak.Find()
 }
 
 func startPostgres(ctx context.Context) (func(), error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"net/http"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,21 +15,13 @@ import (
 	"github.com/remy-crm/remy/api"
 )
 
-// testRedisURL is $TEST_REDIS_URL, by default the local Redis.
-func testRedisURL() string {
-	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/0"
-}
-
-// testRedis connects to $TEST_REDIS_URL (default redis://127.0.0.1:6379/0)
-// and returns the client and a key prefix of this test's own, so parallel
-// tests never share buckets.
+// testRedis connects to the tests' Redis (see testRedisURL), or to url when
+// given, and returns the client and a key prefix of this test's own, so
+// parallel tests never share buckets.
 func testRedis(t testing.TB, url string) (*redis.Client, string) {
 	t.Helper()
 	if url == "" {
-		url = testRedisURL()
+		url = testRedisURL(t)
 	}
 	opts, err := redis.ParseURL(url)
 	if err != nil {
@@ -86,9 +77,10 @@ func TestRateLimit_BurstAndRecovery(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
 		configure []func(*api.Config)
+		redis     bool
 	}{
-		{"in memory", nil},
-		{"in Redis", []func(*api.Config){withRedis(rdb, prefix)}},
+		{"in memory", nil, false},
+		{"in Redis", []func(*api.Config){withRedis(rdb, prefix)}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -103,6 +95,12 @@ func TestRateLimit_BurstAndRecovery(t *testing.T) {
 				if r := remaining(t, res); r != 2-i {
 					t.Fatalf("request %d: r=%d, want %d", i+1, r, 2-i)
 				}
+			}
+			// The bucket really is in Redis (redis_rate prefixes "rate:"),
+			// not in the per-process fallback.
+			bucketKey := "rate:" + prefix + "key:" + a.KeyID.String()
+			if n, err := rdb.Exists(context.Background(), bucketKey).Result(); err != nil || (n == 1) != tt.redis {
+				t.Fatalf("EXISTS %s = %d, %v; want the bucket in Redis: %v", bucketKey, n, err, tt.redis)
 			}
 			// The 4th is refused, and a refused POST creates nothing.
 			res := s.do(t, http.MethodPost, contactsPath, a.Key, map[string]any{"givenName": "Ada"})

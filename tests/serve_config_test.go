@@ -16,7 +16,7 @@ func TestServe_Configuration(t *testing.T) {
 	key := provision(t, dsn, "ops@example.com")
 	other := strings.TrimSpace(remy(t, dsn, "keys", "create", "--account", "ops@example.com").ok(t).stdout)
 
-	redisURL := testRedisURL()
+	redisURL := testRedisURL(t)
 	env := []string{
 		"REMY_PUBLIC_URL=https://api.remy.example",
 		"REMY_TRUSTED_PROXIES=127.0.0.1/32, ::1",

@@ -52,6 +52,7 @@ Configuration comes from the environment (see the README for the full table):
   REMY_RATE_LIMIT_RPS    sustained requests per second per API key (default 10; 0 disables)
   REMY_RATE_LIMIT_BURST  burst size per API key (default 50)
   REDIS_URL              share rate limits between instances through Redis (optional; e.g. redis://localhost:6379/0)
+  REMY_DEBUG_ADDR        serve Go's pprof profiles (goroutines, heap…) on this address (optional; e.g. 127.0.0.1:6060)
   REMY_WEBHOOK_TIMEOUT        how long a webhook receiver has to answer (default 15s)
   REMY_WEBHOOK_RETRY_DELAYS   waits between webhook attempts (default 5s,5m,30m,2h,5h,10h,10h)
   REMY_WEBHOOK_ALLOW_PRIVATE  true lets webhooks use http:// and private addresses (development only)`,
@@ -226,6 +227,13 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 			log.Info("purged expired idempotency keys", "deleted", deleted)
 		}
 	})
+	if c.cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(c.cfg.DebugAddr, log)
+		if err != nil {
+			return fmt.Errorf("%s: %w", envDebugAddr, err)
+		}
+		defer stopDebug()
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -287,13 +295,33 @@ func (c *cli) accountsCommand() *cobra.Command {
 func (c *cli) keysCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage API keys"}
 
-	var account, name, expiresIn string
+	var account, name, expiresIn, scopeList string
+	var scopes model.Scopes
 	create := &cobra.Command{
-		Use:     "create --account EMAIL [--name NAME] [--expires-in DURATION]",
-		Short:   "Create an API key and print it (it is shown only once)",
-		Example: "  remy keys create --account ada@example.com --name laptop --expires-in 720h",
-		Args:    cobra.NoArgs,
-		PreRunE: requireFlags("account"),
+		Use:   "create --account EMAIL [--name NAME] [--expires-in DURATION] [--scopes LIST]",
+		Short: "Create an API key and print it (it is shown only once)",
+		Long: `Create an API key for an account and print it (it is shown only once).
+
+--scopes limits what the key may do: a comma-separated list of
+  ` + strings.Join(model.AllScopes.Names(), ", ") + `
+or the shorthands "read" (every :read scope) and "all" (every scope, the default).
+A :write scope implies the :read scope of the same resource. A request that
+needs a scope the key lacks is answered 403.`,
+		Example: "  remy keys create --account ada@example.com --name laptop --expires-in 720h\n" +
+			"  remy keys create --account ada@example.com --name backup --scopes export:read\n" +
+			"  remy keys create --account ada@example.com --name reporting --scopes read",
+		Args: cobra.NoArgs,
+		// Checked before the database is opened: a typo creates nothing.
+		PreRunE: func(cmd *cobra.Command, args []string) (err error) {
+			if err := requireFlags("account")(cmd, args); err != nil {
+				return err
+			}
+			scopes, err = model.ParseScopes(scopeList)
+			if err != nil {
+				return fmt.Errorf("--scopes: %w", err)
+			}
+			return nil
+		},
 		RunE: c.withStore(func(cmd *cobra.Command, _ []string, store *repo.Store) error {
 			var expiresAt *time.Time
 			if expiresIn != "" {
@@ -308,7 +336,7 @@ func (c *cli) keysCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			secret, _, err := store.Keys.Create(cmd.Context(), a.ID, name, expiresAt)
+			secret, _, err := store.Keys.Create(cmd.Context(), a.ID, name, expiresAt, scopes...)
 			if err != nil {
 				return err
 			}
@@ -319,6 +347,7 @@ func (c *cli) keysCommand() *cobra.Command {
 	create.Flags().StringVar(&account, "account", "", "email of the account the key acts for (required)")
 	create.Flags().StringVar(&name, "name", "", "a name to recognise the key by")
 	create.Flags().StringVar(&expiresIn, "expires-in", "", "lifetime, e.g. 720h or 30d (default: never expires)")
+	create.Flags().StringVar(&scopeList, "scopes", model.ScopesAllShorthand, "comma-separated scopes the key holds, or read or all")
 
 	var listAccount string
 	list := &cobra.Command{
@@ -336,9 +365,9 @@ func (c *cli) keysCommand() *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
+			fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tSCOPES\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
 			for _, k := range keys {
-				fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\t%s\t%s\n", k.ID, or(k.Name, "-"), k.Prefix,
+				fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\n", k.ID, or(k.Name, "-"), k.Prefix, k.Scopes,
 					stamp(&k.CreatedAt), stamp(k.LastUsedAt), stamp(k.ExpiresAt), stamp(k.RevokedAt))
 			}
 			return tw.Flush()

@@ -22,6 +22,7 @@ type config struct {
 	RateLimitRPS   float64
 	RateLimitBurst int
 	RedisURL       string
+	DebugAddr      string
 
 	WebhookAllowPrivate bool
 	WebhookTimeout      time.Duration
@@ -38,6 +39,7 @@ const (
 	envRateLimitRPS   = "REMY_RATE_LIMIT_RPS"
 	envRateLimitBurst = "REMY_RATE_LIMIT_BURST"
 	envRedisURL       = "REDIS_URL"
+	envDebugAddr      = "REMY_DEBUG_ADDR"
 
 	envWebhookAllowPrivate = "REMY_WEBHOOK_ALLOW_PRIVATE"
 	envWebhookTimeout      = "REMY_WEBHOOK_TIMEOUT"
@@ -52,6 +54,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RateLimitRPS:   10,
 		RateLimitBurst: 50,
 		RedisURL:       getenv(envRedisURL),
+		DebugAddr:      getenv(envDebugAddr),
 
 		WebhookTimeout:     delivery.DefaultTimeout,
 		WebhookRetryDelays: delivery.DefaultRetryDelays,
