@@ -26,10 +26,10 @@ type ActivityParams struct {
 }
 
 const activityDescription = `The account's Activity Log, newest first: one entry per successful
-mutation (contact.created|updated|deleted, note.created|updated|deleted), written in the
-same transaction as the change. Deleting a contact also writes note.deleted for each of its
+mutation (contact.created|updated|deleted, note.created|updated|deleted,
+webhook.created|updated|deleted|secret_rotated), written in the same transaction as the change. Deleting a contact also writes note.deleted for each of its
 notes. Updates carry ` + "`changes`" + `: for each changed field, its value before and after.
-Reads are not logged. This is the polling substitute for webhooks: poll with ` + "`since`" + `.`
+Reads are not logged. Poll with ` + "`since`" + `, or subscribe to webhooks (see Webhooks).`
 
 func (s *server) registerActivity() {
 	huma.Register(s.api, huma.Operation{

@@ -296,4 +296,5 @@ func (s *server) routes() {
 	s.registerNotes()
 	s.registerExport()
 	s.registerActivity()
+	s.registerWebhooks()
 }

@@ -34,7 +34,7 @@ var (
 type fakeKeys struct{}
 
 func (fakeKeys) Authenticate(context.Context, string) (*model.APIKey, error) {
-	return &model.APIKey{ID: uuid.New(), AccountID: fuzzAccount}, nil
+	return &model.APIKey{ID: uuid.New(), AccountID: fuzzAccount, Scopes: model.AllScopes}, nil
 }
 
 type fakeContacts struct{}

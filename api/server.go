@@ -108,6 +108,7 @@ type server struct {
 	notes    noteStore
 	activity activityStore
 	export   exportStore
+	webhooks webhookStore
 	db       pinger
 	metrics  *Metrics
 
@@ -130,6 +131,7 @@ func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
 		notes:    store.Notes,
 		activity: store.Activity,
 		export:   store.Export,
+		webhooks: store.Webhooks,
 		db:       store,
 		metrics:  cfg.Metrics,
 

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivermigrate"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/migrate"
 )
@@ -26,13 +28,21 @@ const lockKey = 0x72656d79
 // for the first and then finds nothing to do. bun's own lock table is not used
 // because it fails at once on contention and survives a crash. A migration is
 // recorded as applied only after it succeeded, so a failed one is retried.
+//
+// River's own migrations (its job queue, which delivers webhooks) run after
+// ours under the same lock; they are recorded in River's table and not
+// reported in applied.
 func Migrate(ctx context.Context, db *bun.DB) (applied []string, err error) {
-	return MigrateFS(ctx, db, files)
+	return migrateWith(ctx, db, files, true)
 }
 
 // MigrateFS is Migrate with the migrations read from fsys instead of the
 // embedded ones: for tests of the runner itself.
 func MigrateFS(ctx context.Context, db *bun.DB, fsys fs.FS) (applied []string, err error) {
+	return migrateWith(ctx, db, fsys, false)
+}
+
+func migrateWith(ctx context.Context, db *bun.DB, fsys fs.FS, withRiver bool) (applied []string, err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: connect: %w", err)
@@ -72,6 +82,15 @@ func MigrateFS(ctx context.Context, db *bun.DB, fsys fs.FS) (applied []string, e
 			applied = applied[:n-1]
 		}
 		return applied, fmt.Errorf("migrate: %w", err)
+	}
+	if withRiver {
+		rm, err := rivermigrate.New(riverdatabasesql.New(db.DB), nil)
+		if err != nil {
+			return applied, fmt.Errorf("migrate: river: %w", err)
+		}
+		if _, err := rm.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return applied, fmt.Errorf("migrate: river: %w", err)
+		}
 	}
 	return applied, nil
 }

@@ -27,8 +27,9 @@ const (
 // documents. A new action or resource type goes in both places.
 var (
 	Actions = []string{ActionContactCreated, ActionContactUpdated, ActionContactDeleted,
-		ActionNoteCreated, ActionNoteUpdated, ActionNoteDeleted}
-	ResourceTypes = []string{ResourceContact, ResourceNote}
+		ActionNoteCreated, ActionNoteUpdated, ActionNoteDeleted,
+		ActionWebhookCreated, ActionWebhookUpdated, ActionWebhookDeleted, ActionWebhookSecretRotated}
+	ResourceTypes = []string{ResourceContact, ResourceNote, ResourceWebhook}
 )
 
 // Activity is one Activity Log entry: a mutation, who made it and from where.

@@ -14,7 +14,10 @@ import (
 
 // ContactRepo stores contacts. Every method is scoped to one account: a
 // contact of another account is ErrNotFound, exactly like a missing one.
-type ContactRepo struct{ db *bun.DB }
+type ContactRepo struct {
+	db *bun.DB
+	ev *events
+}
 
 // Create inserts a contact for actor's account and logs contact.created in
 // the same transaction. It returns a ValidationError for domain rule
@@ -24,7 +27,7 @@ func (r *ContactRepo) Create(ctx context.Context, actor model.Actor, c *model.Co
 	if err := c.Normalize(); err != nil {
 		return nil, err
 	}
-	return insertLogged(ctx, r.db, c, func() *model.Activity {
+	return insertLogged(ctx, r.db, r.ev, c, func() *model.Activity {
 		return model.NewActivity(actor, model.ActionContactCreated, model.ResourceContact, c.ID, nil)
 	})
 }
@@ -184,7 +187,7 @@ func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.Con
 // fields, in one transaction. The row is locked first, so the precondition
 // check and the write are one atomic step.
 func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact]) (*model.Contact, error) {
-	return updateLogged(ctx, r.db, actor, id, check, r.read, patch.Apply, func(c *model.Contact) int64 { return c.Version }, func(q *bun.UpdateQuery) *bun.UpdateQuery {
+	return updateLogged(ctx, r.db, r.ev, actor, id, check, patch.Apply, func(q *bun.UpdateQuery) *bun.UpdateQuery {
 		return q.ExcludeColumn("id", "account_id", "created_at", "version", "updated_at")
 	}, model.ActionContactUpdated, model.ResourceContact)
 }
@@ -193,7 +196,7 @@ func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUI
 // note.deleted for each note), in one transaction. Contacts it introduced
 // lose the link (and get a new version).
 func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check Precondition[model.Contact]) error {
-	return deleteLogged(ctx, r.db, actor, id, check, model.ActionContactDeleted, model.ResourceContact,
+	return deleteLogged(ctx, r.db, r.ev, actor, id, check, model.ActionContactDeleted, model.ResourceContact,
 		func(ctx context.Context, tx bun.Tx) error {
 			_, err := tx.NewUpdate().Model((*model.Contact)(nil)).
 				Set("introduced_by_id = NULL").
@@ -205,6 +208,6 @@ func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUI
 				return err
 			}
 			// Its notes go by ON DELETE CASCADE; each gets its note.deleted entry.
-			return logCascadedNoteDeletes(ctx, tx, actor, id)
+			return r.ev.logCascadedNoteDeletes(ctx, tx, actor, id)
 		})
 }

@@ -83,21 +83,24 @@ type Store struct {
 	Notes    *NoteRepo
 	Activity *ActivityRepo
 	Export   *ExportRepo
+	Webhooks *WebhookRepo
 }
 
 // NewStore returns the repositories over db.
 func NewStore(db *bun.DB) *Store {
+	ev := newEvents(db)
 	return &Store{
 		Idempotency: &IdempotencyRepo{db: db},
 
 		DB:       db,
 		Accounts: &AccountRepo{db: db},
 		Keys:     &KeyRepo{db: db},
-		Contacts: &ContactRepo{db: db},
+		Contacts: &ContactRepo{db: db, ev: ev},
 		Tags:     &TagRepo{db: db},
-		Notes:    &NoteRepo{db: db},
+		Notes:    &NoteRepo{db: db, ev: ev},
 		Activity: &ActivityRepo{db: db},
 		Export:   &ExportRepo{db: db},
+		Webhooks: &WebhookRepo{db: db, ev: ev},
 	}
 }
 

@@ -11,7 +11,10 @@ import (
 
 // NoteRepo stores notes. Every method is scoped to one account: a note (or
 // contact) of another account is ErrNotFound, exactly like a missing one.
-type NoteRepo struct{ db *bun.DB }
+type NoteRepo struct {
+	db *bun.DB
+	ev *events
+}
 
 // Create adds a note to one of the account's contacts and logs note.created
 // in the same transaction. An unknown or foreign contact is ErrNotFound; a
@@ -23,7 +26,7 @@ func (r *NoteRepo) Create(ctx context.Context, actor model.Actor, contactID uuid
 	}
 	// The composite foreign key (account_id, contact_id) turns a foreign
 	// contact into notes_contact_fk, which interpretError makes ErrNotFound.
-	return insertLogged(ctx, r.db, n, func() *model.Activity {
+	return insertLogged(ctx, r.db, r.ev, n, func() *model.Activity {
 		return model.NewActivity(actor, model.ActionNoteCreated, model.ResourceNote, n.ID, nil)
 	})
 }
@@ -64,25 +67,12 @@ func (r *NoteRepo) List(ctx context.Context, accountID, contactID uuid.UUID, f m
 // fields, in one transaction, the row locked first so the precondition and
 // the write are atomic.
 func (r *NoteRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.NotePatch, check Precondition[model.Note]) (*model.Note, error) {
-	return updateLogged(ctx, r.db, actor, id, check, getOwned[model.Note], patch.Apply, func(n *model.Note) int64 { return n.Version }, func(q *bun.UpdateQuery) *bun.UpdateQuery {
+	return updateLogged(ctx, r.db, r.ev, actor, id, check, patch.Apply, func(q *bun.UpdateQuery) *bun.UpdateQuery {
 		return q.Column("body")
 	}, model.ActionNoteUpdated, model.ResourceNote)
 }
 
 // Delete removes a note and logs note.deleted, in one transaction.
 func (r *NoteRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check Precondition[model.Note]) error {
-	return deleteLogged(ctx, r.db, actor, id, check, model.ActionNoteDeleted, model.ResourceNote, nil)
-}
-
-// logCascadedNoteDeletes writes a note.deleted entry for every note of a
-// contact about to be deleted, so an Activity Log poller learns of each.
-func logCascadedNoteDeletes(ctx context.Context, db bun.IDB, actor model.Actor, contactID uuid.UUID) error {
-	_, err := db.NewRaw(`INSERT INTO activity_log
-		(account_id, action, resource_type, resource_id, auth_method, api_key_id, ip, user_agent)
-		SELECT account_id, ?, ?, id, ?, ?, ?, ?
-		FROM notes WHERE account_id = ? AND contact_id = ?
-		ORDER BY created_at, id`,
-		model.ActionNoteDeleted, model.ResourceNote, actor.AuthMethod, actor.APIKeyID, actor.IP, actor.UserAgent,
-		actor.AccountID, contactID).Exec(ctx)
-	return err
+	return deleteLogged(ctx, r.db, r.ev, actor, id, check, model.ActionNoteDeleted, model.ResourceNote, nil)
 }

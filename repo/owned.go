@@ -2,13 +2,9 @@ package repo
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
-	"errors"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/schema"
 
 	"github.com/remy-crm/remy/model"
 )
@@ -50,12 +46,17 @@ func lockOwned[T any](ctx context.Context, tx bun.Tx, accountID, id uuid.UUID, c
 }
 
 // insertLogged inserts v (filling its generated columns) and the Activity
-// Log entry that entry() describes, in one statement. The entry's resource
-// id is the new row's, taken in SQL.
-func insertLogged[T any](ctx context.Context, db *bun.DB, v *T, entry func() *model.Activity) (*T, error) {
-	idb := conn(ctx, db)
-	if err := withLogged(ctx, idb, idb.NewInsert().Model(v).Returning("*"), entry(), v); err != nil {
-		return nil, interpretError(err)
+// Log entry that entry() builds from it (and its webhook deliveries), in one
+// transaction.
+func insertLogged[T any](ctx context.Context, db *bun.DB, ev *events, v *T, entry func() *model.Activity) (*T, error) {
+	err := inTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(v).Returning("*").Exec(ctx); err != nil {
+			return err
+		}
+		return ev.log(ctx, tx, entry(), v)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -106,90 +107,11 @@ func listPage[T any, R pageRow[T]](ctx context.Context, db *bun.DB, p model.List
 	return page, nil
 }
 
-// optimisticAttempts is how many times updateLogged reads, checks and
-// writes a row whose version keeps moving under it before it falls back to
-// locking the row.
-const optimisticAttempts = 3
-
-// updateLogged is every partial update. It reads the row, runs the
-// precondition and applies the patch; when something changed, one
-// statement writes the row with a new version — only if its version is
-// still the one read — and logs action with the changes. The precondition
-// therefore holds atomically with the write without a lock or a
-// transaction: if another writer got in between, the whole step runs again
-// on the new row (and an If-Match now fails). A patch that changes nothing
-// writes nothing.
-func updateLogged[T any](ctx context.Context, db *bun.DB, actor model.Actor, id uuid.UUID, check Precondition[T],
-	read func(ctx context.Context, idb bun.IDB, accountID, id uuid.UUID) (*T, error),
-	apply func(*T) (map[string]model.Change, error), version func(*T) int64, columns func(*bun.UpdateQuery) *bun.UpdateQuery,
-	action, resourceType string,
-) (*T, error) {
-	idb := conn(ctx, db)
-	for range optimisticAttempts {
-		v, err := read(ctx, idb, actor.AccountID, id)
-		if err != nil {
-			return nil, err
-		}
-		if check != nil {
-			if err := check(v); err != nil {
-				return nil, err
-			}
-		}
-		changes, err := apply(v)
-		if err != nil {
-			return nil, err
-		}
-		if len(changes) == 0 {
-			return v, nil
-		}
-		err = writeLogged(ctx, idb, v, version(v), columns, model.NewActivity(actor, action, resourceType, id, changes))
-		switch {
-		case err == nil:
-			return v, nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return nil, interpretError(err)
-		}
-	}
-	return lockedUpdate(ctx, db, actor, id, check, apply, columns, action, resourceType)
-}
-
-// writeLogged updates v (filled from the new row) if its version is still
-// version, and, in the same statement, inserts a; sql.ErrNoRows if the row
-// moved on (or went).
-func writeLogged[T any](ctx context.Context, idb bun.IDB, v *T, version int64,
-	columns func(*bun.UpdateQuery) *bun.UpdateQuery, a *model.Activity,
-) error {
-	update := idb.NewUpdate().Model(v).
-		Apply(columns).
-		Set("version = version + 1").
-		Set("updated_at = clock_timestamp()").
-		WherePK().
-		Where("version = ?", version).
-		Returning("*")
-	return withLogged(ctx, idb, update, a, v)
-}
-
-// withLogged runs write (an INSERT or UPDATE … RETURNING * of one row)
-// and, only if it returned its row, inserts a for that row, in one
-// statement (so one round trip, atomic without a transaction); the row is
-// scanned into dest. sql.ErrNoRows if write returned nothing.
-func withLogged(ctx context.Context, idb bun.IDB, write schema.QueryAppender, a *model.Activity, dest any) error {
-	changes, err := json.Marshal(a.Changes)
-	if err != nil {
-		return err
-	}
-	return idb.NewRaw(`WITH w AS (?), a AS (
-		INSERT INTO activity_log (account_id, action, resource_type, resource_id, auth_method, api_key_id, ip, user_agent, changes)
-		SELECT ?, ?, ?, w.id, ?, ?, ?, ?, ?::jsonb FROM w
-	) SELECT * FROM w`, write,
-		a.AccountID, a.Action, a.ResourceType, a.AuthMethod, a.APIKeyID, a.IP, a.UserAgent, string(changes),
-	).Scan(ctx, dest)
-}
-
-// lockedUpdate is updateLogged for a row under heavy contention: in one
-// transaction it locks the row, runs the precondition, applies the patch,
-// writes and logs.
-func lockedUpdate[T any](ctx context.Context, db *bun.DB, actor model.Actor, id uuid.UUID, check Precondition[T],
+// updateLogged is every partial update: in one transaction it locks the row
+// (running the precondition), applies the patch, and, when something
+// changed, writes the row with a new version and logs action with the
+// changes. A patch that changes nothing writes nothing.
+func updateLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor model.Actor, id uuid.UUID, check Precondition[T],
 	apply func(*T) (map[string]model.Change, error), columns func(*bun.UpdateQuery) *bun.UpdateQuery,
 	action, resourceType string,
 ) (*T, error) {
@@ -217,7 +139,7 @@ func lockedUpdate[T any](ctx context.Context, db *bun.DB, actor model.Actor, id 
 		if err != nil {
 			return err
 		}
-		return logActivity(ctx, tx, model.NewActivity(actor, action, resourceType, id, changes))
+		return ev.log(ctx, tx, model.NewActivity(actor, action, resourceType, id, changes), v)
 	})
 	if err != nil {
 		return nil, err
@@ -228,11 +150,12 @@ func lockedUpdate[T any](ctx context.Context, db *bun.DB, actor model.Actor, id 
 // deleteLogged is every delete: in one transaction it locks the row
 // (running the precondition), runs before (what must go first, if
 // anything), deletes the row and logs action.
-func deleteLogged[T any](ctx context.Context, db *bun.DB, actor model.Actor, id uuid.UUID, check Precondition[T],
+func deleteLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor model.Actor, id uuid.UUID, check Precondition[T],
 	action, resourceType string, before func(context.Context, bun.Tx) error,
 ) error {
 	return inTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := lockOwned(ctx, tx, actor.AccountID, id, check); err != nil {
+		old, err := lockOwned(ctx, tx, actor.AccountID, id, check)
+		if err != nil {
 			return err
 		}
 		if before != nil {
@@ -245,6 +168,6 @@ func deleteLogged[T any](ctx context.Context, db *bun.DB, actor model.Actor, id 
 			Exec(ctx); err != nil {
 			return err
 		}
-		return logActivity(ctx, tx, model.NewActivity(actor, action, resourceType, id, nil))
+		return ev.log(ctx, tx, model.NewActivity(actor, action, resourceType, id, nil), old)
 	})
 }

@@ -22,7 +22,7 @@ func keyID(t *testing.T, dsn, email, key string) string {
 }
 
 // status is the status of GET /api/v1/contacts with key on base.
-func status(t *testing.T, base, key string) int {
+func keyStatus(t *testing.T, base, key string) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/contacts", nil)
 	req.Header.Set("Authorization", "Bearer "+key)
@@ -46,7 +46,7 @@ func untilRejected(t *testing.T, limit time.Duration, key string, bases ...strin
 		}
 		var next []string
 		for _, b := range pending {
-			switch got := status(t, b, key); got {
+			switch got := keyStatus(t, b, key); got {
 			case http.StatusUnauthorized:
 			case http.StatusOK:
 				next = append(next, b)
@@ -72,7 +72,7 @@ func TestKeyCache_RevocationReachesEveryInstance(t *testing.T) {
 	for range 3 { // warm both caches
 		for _, b := range []string{first, second} {
 			for _, k := range []string{key, silent} {
-				if got := status(t, b, k); got != http.StatusOK {
+				if got := keyStatus(t, b, k); got != http.StatusOK {
 					t.Fatalf("%s before revocation: %d", b, got)
 				}
 			}

@@ -66,7 +66,7 @@ func wantForbidden(t testing.TB, res *response, scope model.Scope) {
 type scopedOp struct {
 	id     string // operationId in /openapi.json
 	method string
-	path   string // with {contact}, {note} placeholders
+	path   string // with {contact}, {note}, {webhook}, {delivery} placeholders
 	body   string
 	scope  model.Scope
 	want   int // status for a key holding exactly the scope
@@ -86,6 +86,27 @@ var scopedOps = []scopedOp{
 	{"listTags", http.MethodGet, "/api/v1/tags", "", model.ScopeContactsRead, http.StatusOK},
 	{"listActivity", http.MethodGet, "/api/v1/activity", "", model.ScopeActivityRead, http.StatusOK},
 	{"exportAccount", http.MethodGet, "/api/v1/export?format=json", "", model.ScopeExportRead, http.StatusOK},
+	{"listWebhooks", http.MethodGet, "/api/v1/webhooks", "", model.ScopeWebhooksRead, http.StatusOK},
+	{"createWebhook", http.MethodPost, "/api/v1/webhooks", `{"url":"https://example.com/hook","events":["*"]}`, model.ScopeWebhooksWrite, http.StatusCreated},
+	{"getWebhook", http.MethodGet, "/api/v1/webhooks/{webhook}", "", model.ScopeWebhooksRead, http.StatusOK},
+	{"updateWebhook", http.MethodPatch, "/api/v1/webhooks/{webhook}", `{"description":"Changed"}`, model.ScopeWebhooksWrite, http.StatusOK},
+	{"deleteWebhook", http.MethodDelete, "/api/v1/webhooks/{webhook}", "", model.ScopeWebhooksWrite, http.StatusOK},
+	{"rotateWebhookSecret", http.MethodPost, "/api/v1/webhooks/{webhook}/rotate-secret", "", model.ScopeWebhooksWrite, http.StatusOK},
+	{"pingWebhook", http.MethodPost, "/api/v1/webhooks/{webhook}/ping", "", model.ScopeWebhooksWrite, http.StatusAccepted},
+	{"listWebhookDeliveries", http.MethodGet, "/api/v1/webhooks/{webhook}/deliveries", "", model.ScopeWebhooksRead, http.StatusOK},
+	{"retryWebhookDelivery", http.MethodPost, "/api/v1/webhooks/{webhook}/deliveries/{delivery}/retry", "", model.ScopeWebhooksWrite, http.StatusAccepted},
+}
+
+// seedWebhookAndDelivery registers an endpoint (never called: no worker
+// runs) and pings it, returning the endpoint's and the ping delivery's ids.
+func (s *testServer) seedWebhookAndDelivery(t testing.TB, key string) (webhookID, deliveryID string) {
+	t.Helper()
+	res := s.do(t, http.MethodPost, "/api/v1/webhooks", key, map[string]any{"url": "https://example.com/hook", "events": []string{"*"}})
+	wantStatus(t, res, http.StatusCreated)
+	webhookID = res.Data(t)["id"].(string)
+	res = s.do(t, http.MethodPost, "/api/v1/webhooks/"+webhookID+"/ping", key, nil)
+	wantStatus(t, res, http.StatusAccepted)
+	return webhookID, res.Data(t)["id"].(string)
 }
 
 // seedContactAndNote creates a contact with one note through the API and
@@ -98,8 +119,8 @@ func (s *testServer) seedContactAndNote(t testing.TB, key string) (contactID, no
 	return contactID, res.Data(t)["id"].(string)
 }
 
-func (op scopedOp) url(contactID, noteID string) string {
-	return strings.NewReplacer("{contact}", contactID, "{note}", noteID).Replace(op.path)
+func (op scopedOp) url(ids ...string) string {
+	return strings.NewReplacer("{contact}", ids[0], "{note}", ids[1], "{webhook}", ids[2], "{delivery}", ids[3]).Replace(op.path)
 }
 
 // writeCount is how many rows the account's contacts, notes and Activity
@@ -126,6 +147,10 @@ func TestScopes_EveryOperation(t *testing.T) {
 			t.Parallel()
 			a := s.newTenant(t) // an account of its own, so the counts are its own
 			contactID, noteID := s.seedContactAndNote(t, a.Key)
+			var webhookID, deliveryID string
+			if strings.Contains(op.path, "{webhook}") {
+				webhookID, deliveryID = s.seedWebhookAndDelivery(t, a.Key)
+			}
 			var body any
 			if op.body != "" {
 				body = op.body
@@ -133,14 +158,14 @@ func TestScopes_EveryOperation(t *testing.T) {
 
 			without := s.newKey(t, a.Account.ID, allBut(op.scope)...)
 			before := s.writeCount(t, a.Account.ID)
-			res := s.do(t, op.method, op.url(contactID, noteID), without, body)
+			res := s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), without, body)
 			wantForbidden(t, res, op.scope)
 			if after := s.writeCount(t, a.Account.ID); after != before {
 				t.Fatalf("a forbidden %s changed contacts/notes/activity from %v to %v", op.id, before, after)
 			}
 
 			only := s.newKey(t, a.Account.ID, op.scope)
-			wantStatus(t, s.do(t, op.method, op.url(contactID, noteID), only, body), op.want)
+			wantStatus(t, s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), only, body), op.want)
 		})
 	}
 }
@@ -223,6 +248,7 @@ func TestScopes_ShorthandsAndImplication(t *testing.T) {
 	s := newServer(t)
 	a := s.newTenant(t) // the default: all
 	contactID, noteID := s.seedContactAndNote(t, a.Key)
+	webhookID, deliveryID := s.seedWebhookAndDelivery(t, a.Key)
 
 	read, err := model.ParseScopes("read")
 	if err != nil {
@@ -230,7 +256,7 @@ func TestScopes_ShorthandsAndImplication(t *testing.T) {
 	}
 	readKey := s.newKey(t, a.Account.ID, read...)
 	for _, op := range scopedOps {
-		res := s.do(t, op.method, op.url(contactID, noteID), readKey, nilIfEmpty(op.body))
+		res := s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), readKey, nilIfEmpty(op.body))
 		if strings.HasSuffix(string(op.scope), ":read") {
 			wantStatus(t, res, op.want)
 		} else {
@@ -254,7 +280,7 @@ func TestScopes_ShorthandsAndImplication(t *testing.T) {
 		if op.method == http.MethodDelete {
 			continue // keep the resources for the others
 		}
-		wantStatus(t, s.do(t, op.method, op.url(contactID, noteID), all, nilIfEmpty(op.body)), op.want)
+		wantStatus(t, s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), all, nilIfEmpty(op.body)), op.want)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/remy-crm/remy/migrations"
 	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo"
+	"github.com/remy-crm/remy/repo/delivery"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -53,7 +54,10 @@ Configuration comes from the environment (see the README for the full table):
   REDIS_URL              share rate limits between instances through Redis (optional; e.g. redis://localhost:6379/0)
   REMY_DEBUG_ADDR        serve Go's pprof profiles (goroutines, heap…) on this address (optional; e.g. 127.0.0.1:6060)
   REMY_METRICS_ADDR      serve /metrics on this address instead of on REMY_ADDR (e.g. 127.0.0.1:9090)
-  REMY_REQUEST_TIMEOUT   deadline of every request but exports, a Go duration (default 10s)`,
+  REMY_REQUEST_TIMEOUT   deadline of every request but exports, a Go duration (default 10s)
+  REMY_WEBHOOK_TIMEOUT        how long a webhook receiver has to answer (default 15s)
+  REMY_WEBHOOK_RETRY_DELAYS   waits between webhook attempts (default 5s,5m,30m,2h,5h,10h,10h)
+  REMY_WEBHOOK_ALLOW_PRIVATE  true lets webhooks use http:// and private addresses (development only)`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -211,7 +215,27 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 		defer msrv.Close()
 		log.Info("serving metrics", "addr", mln.Addr().String())
 	}
+	store.Webhooks.AllowPrivate = c.cfg.WebhookAllowPrivate
 	handler := api.New(cfg, store, log)
+
+	// Every process works the webhook queue; River gives each job to one.
+	hooks, err := delivery.Start(ctx, store, delivery.Config{
+		Timeout:      c.cfg.WebhookTimeout,
+		RetryDelays:  c.cfg.WebhookRetryDelays,
+		AllowPrivate: c.cfg.WebhookAllowPrivate,
+		UserAgent:    "Remy-Webhooks/" + version,
+		Logger:       log,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.WebhookTimeout+5*time.Second)
+		defer cancel()
+		if err := hooks.Stop(stopCtx); err != nil {
+			log.Warn("stop webhook worker", "error", err)
+		}
+	}()
 
 	// Expired Idempotency-Key records are deleted in the background, off
 	// the request path.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/remy-crm/remy/api"
+	"github.com/remy-crm/remy/repo/delivery"
 )
 
 // config is everything remy reads from its environment (and flags).
@@ -25,6 +26,10 @@ type config struct {
 	DebugAddr      string
 	MetricsAddr    string
 	RequestTimeout time.Duration
+
+	WebhookAllowPrivate bool
+	WebhookTimeout      time.Duration
+	WebhookRetryDelays  []time.Duration
 }
 
 // Environment variables, with their defaults, as the README's table lists them.
@@ -40,6 +45,10 @@ const (
 	envDebugAddr      = "REMY_DEBUG_ADDR"
 	envMetricsAddr    = "REMY_METRICS_ADDR"
 	envRequestTimeout = "REMY_REQUEST_TIMEOUT"
+
+	envWebhookAllowPrivate = "REMY_WEBHOOK_ALLOW_PRIVATE"
+	envWebhookTimeout      = "REMY_WEBHOOK_TIMEOUT"
+	envWebhookRetryDelays  = "REMY_WEBHOOK_RETRY_DELAYS"
 )
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -53,6 +62,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		DebugAddr:      getenv(envDebugAddr),
 		MetricsAddr:    getenv(envMetricsAddr),
 		RequestTimeout: api.DefaultRequestTimeout,
+
+		WebhookTimeout:     delivery.DefaultTimeout,
+		WebhookRetryDelays: delivery.DefaultRetryDelays,
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(or(getenv(envLogLevel), "info"))); err != nil {
 		return cfg, fmt.Errorf("%s: %w", envLogLevel, err)
@@ -88,6 +100,30 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return cfg, fmt.Errorf("%s: want a Go duration of at least 100ms such as 10s, got %q", envRequestTimeout, v)
 		}
 		cfg.RequestTimeout = d
+	}
+	if v := getenv(envWebhookAllowPrivate); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, fmt.Errorf("%s: want true or false, got %q", envWebhookAllowPrivate, v)
+		}
+		cfg.WebhookAllowPrivate = b
+	}
+	if v := getenv(envWebhookTimeout); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return cfg, fmt.Errorf("%s: want a positive duration such as 15s, got %q", envWebhookTimeout, v)
+		}
+		cfg.WebhookTimeout = d
+	}
+	if v := getenv(envWebhookRetryDelays); v != "" {
+		cfg.WebhookRetryDelays = []time.Duration{}
+		for _, s := range strings.Split(v, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(s))
+			if err != nil || d < 0 {
+				return cfg, fmt.Errorf("%s: want comma-separated durations such as 5s,5m,30m, got %q", envWebhookRetryDelays, v)
+			}
+			cfg.WebhookRetryDelays = append(cfg.WebhookRetryDelays, d)
+		}
 	}
 	return cfg, nil
 }
