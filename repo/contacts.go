@@ -52,15 +52,6 @@ func (r *ContactRepo) Get(ctx context.Context, accountID, id uuid.UUID) (*model.
 	return c, nil
 }
 
-// read is Get for updateLogged: the prepared statement, unless the caller's
-// transaction (Store.InTx) must see the row.
-func (r *ContactRepo) read(ctx context.Context, idb bun.IDB, accountID, id uuid.UUID) (*model.Contact, error) {
-	if _, inTx := ctx.Value(txKey{}).(bun.Tx); inTx {
-		return getOwned[model.Contact](ctx, idb, accountID, id)
-	}
-	return r.Get(ctx, accountID, id)
-}
-
 // getContactSQL is getOwned[model.Contact]'s query with placeholders; the
 // columns are model.Contact's, in Get's Scan order.
 const getContactSQL = `SELECT id, account_id, given_name, family_name, nickname, company, job_title,
