@@ -46,12 +46,12 @@ type WebhookUpdateInput struct {
 
 // WebhookIDParam is the {id} of an endpoint URL.
 type WebhookIDParam struct {
-	ID string `path:"id" format:"uuid" doc:"The endpoint's id." example:"7d1c5a0e-3b9f-4c1e-8a2d-6f5e4d3c2b1a"`
+	ID uuid.UUID `path:"id" format:"uuid" doc:"The endpoint's id." example:"7d1c5a0e-3b9f-4c1e-8a2d-6f5e4d3c2b1a"`
 }
 
 // DeliveryIDParam is the {deliveryId} of a delivery URL.
 type DeliveryIDParam struct {
-	DeliveryID string `path:"deliveryId" format:"uuid" doc:"The delivery's id." example:"1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"`
+	DeliveryID uuid.UUID `path:"deliveryId" format:"uuid" doc:"The delivery's id." example:"1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"`
 }
 
 // WebhookWithSecret is an endpoint as creation and rotation return it: the
@@ -177,7 +177,7 @@ func (s *server) registerWebhooks() {
 		Security:    webhooksRead,
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
 	}, func(ctx context.Context, in *WebhookIDParam) (*webhookResponse, error) {
-		w, err := s.webhooks.Get(ctx, accountID(ctx), uuid.MustParse(in.ID))
+		w, err := s.webhooks.Get(ctx, accountID(ctx), in.ID)
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
@@ -205,7 +205,7 @@ func (s *server) registerWebhooks() {
 			Description: optional(in.Body.Description, same),
 			Enabled:     optional(in.Body.Enabled, same),
 		}
-		w, err := s.webhooks.Update(ctx, actor(ctx), uuid.MustParse(in.ID), patch)
+		w, err := s.webhooks.Update(ctx, actor(ctx), in.ID, patch)
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
@@ -224,7 +224,7 @@ func (s *server) registerWebhooks() {
 		Security:    webhooksWrite,
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
 	}, func(ctx context.Context, in *WebhookIDParam) (*deletedResponse, error) {
-		id := uuid.MustParse(in.ID)
+		id := in.ID
 		if err := s.webhooks.Delete(ctx, actor(ctx), id); err != nil {
 			return nil, problem(err, "Webhook")
 		}
@@ -241,7 +241,7 @@ func (s *server) registerWebhooks() {
 		Security:    webhooksWrite,
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
 	}, func(ctx context.Context, in *WebhookIDParam) (*webhookSecretResponse, error) {
-		w, err := s.webhooks.RotateSecret(ctx, actor(ctx), uuid.MustParse(in.ID))
+		w, err := s.webhooks.RotateSecret(ctx, actor(ctx), in.ID)
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
@@ -261,7 +261,7 @@ func (s *server) registerWebhooks() {
 		DefaultStatus: http.StatusAccepted,
 		Errors:        errs(http.StatusBadRequest, http.StatusNotFound),
 	}, func(ctx context.Context, in *WebhookIDParam) (*deliveryAcceptedResponse, error) {
-		d, err := s.webhooks.Ping(ctx, accountID(ctx), uuid.MustParse(in.ID))
+		d, err := s.webhooks.Ping(ctx, accountID(ctx), in.ID)
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
@@ -283,7 +283,7 @@ func (s *server) registerWebhooks() {
 		WebhookIDParam
 		DeliveryParams
 	}) (*deliveryListResponse, error) {
-		page, err := s.webhooks.Deliveries(ctx, accountID(ctx), uuid.MustParse(in.ID),
+		page, err := s.webhooks.Deliveries(ctx, accountID(ctx), in.ID,
 			model.DeliveryFilter{ListParams: in.model(), Status: in.Status})
 		if err != nil {
 			return nil, problem(err, "Webhook")
@@ -307,7 +307,7 @@ func (s *server) registerWebhooks() {
 		WebhookIDParam
 		DeliveryIDParam
 	}) (*deliveryAcceptedResponse, error) {
-		d, err := s.webhooks.Retry(ctx, accountID(ctx), uuid.MustParse(in.ID), uuid.MustParse(in.DeliveryID))
+		d, err := s.webhooks.Retry(ctx, accountID(ctx), in.ID, in.DeliveryID)
 		if err != nil {
 			return nil, problem(err, "Delivery")
 		}

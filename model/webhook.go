@@ -60,20 +60,20 @@ const (
 type Webhook struct {
 	bun.BaseModel `bun:"table:webhook_endpoints,alias:w" json:"-"`
 
-	ID                  uuid.UUID  `bun:"id,pk,type:uuid,default:gen_random_uuid()" json:"id"`
+	ID                  uuid.UUID  `bun:"id,pk,type:uuid,default:gen_random_uuid()" json:"id" format:"uuid" readOnly:"true"`
 	AccountID           uuid.UUID  `bun:"account_id,type:uuid,notnull" json:"-"`
 	URL                 string     `bun:"url,notnull" json:"url"`
 	Events              []string   `bun:"events,array,notnull" json:"events"`
 	Description         string     `bun:"description,notnull" json:"description"`
 	Enabled             bool       `bun:"enabled,notnull" json:"enabled"`
-	DisabledReason      *string    `bun:"disabled_reason" json:"disabledReason"`
+	DisabledReason      *string    `bun:"disabled_reason" json:"disabledReason" readOnly:"true"`
 	Secret              string     `bun:"secret,notnull" json:"-"`
 	PreviousSecret      *string    `bun:"previous_secret" json:"-"`
 	PreviousSecretUntil *time.Time `bun:"previous_secret_until" json:"-"`
 	ConsecutiveFailures int        `bun:"consecutive_failures,notnull" json:"-"`
 	Version             int64      `bun:"version,notnull,default:1" json:"-"`
-	CreatedAt           time.Time  `bun:"created_at,nullzero,notnull,default:clock_timestamp()" json:"createdAt"`
-	UpdatedAt           time.Time  `bun:"updated_at,nullzero,notnull,default:clock_timestamp()" json:"updatedAt"`
+	CreatedAt           time.Time  `bun:"created_at,nullzero,notnull,default:clock_timestamp()" json:"createdAt" readOnly:"true"`
+	UpdatedAt           time.Time  `bun:"updated_at,nullzero,notnull,default:clock_timestamp()" json:"updatedAt" readOnly:"true"`
 }
 
 // Secrets returns the secrets that sign a delivery made at now: the current
@@ -226,20 +226,20 @@ const (
 type Delivery struct {
 	bun.BaseModel `bun:"table:webhook_deliveries,alias:d" json:"-"`
 
-	ID             uuid.UUID       `bun:"id,pk,type:uuid,default:gen_random_uuid()" json:"id"`
+	ID             uuid.UUID       `bun:"id,pk,type:uuid,default:gen_random_uuid()" json:"id" format:"uuid" readOnly:"true"`
 	AccountID      uuid.UUID       `bun:"account_id,type:uuid,notnull" json:"-"`
 	EndpointID     uuid.UUID       `bun:"endpoint_id,type:uuid,notnull" json:"-"`
-	EventID        uuid.UUID       `bun:"event_id,type:uuid,notnull" json:"eventId"`
-	EventType      string          `bun:"event_type,notnull" json:"eventType"`
+	EventID        uuid.UUID       `bun:"event_id,type:uuid,notnull" json:"eventId" format:"uuid" readOnly:"true"`
+	EventType      string          `bun:"event_type,notnull" json:"eventType" readOnly:"true"`
 	Object         json.RawMessage `bun:"object,type:json,notnull" json:"-"`
-	Status         string          `bun:"status,notnull" json:"status" enum:"pending,succeeded,failed"`
-	Attempts       int             `bun:"attempts,notnull" json:"attempts"`
+	Status         string          `bun:"status,notnull" json:"status" readOnly:"true" enum:"pending,succeeded,failed"`
+	Attempts       int             `bun:"attempts,notnull" json:"attempts" readOnly:"true"`
 	Scheduled      int             `bun:"scheduled_attempts,notnull" json:"-"`
-	LastAttemptAt  *time.Time      `bun:"last_attempt_at" json:"lastAttemptAt"`
-	NextAttemptAt  *time.Time      `bun:"next_attempt_at" json:"nextAttemptAt"`
-	LastStatusCode *int            `bun:"last_status_code" json:"lastStatusCode"`
-	LastError      *string         `bun:"last_error" json:"lastError"`
-	CreatedAt      time.Time       `bun:"created_at,nullzero,notnull,default:clock_timestamp()" json:"createdAt"`
+	LastAttemptAt  *time.Time      `bun:"last_attempt_at" json:"lastAttemptAt" readOnly:"true"`
+	NextAttemptAt  *time.Time      `bun:"next_attempt_at" json:"nextAttemptAt" readOnly:"true"`
+	LastStatusCode *int            `bun:"last_status_code" json:"lastStatusCode" readOnly:"true"`
+	LastError      *string         `bun:"last_error" json:"lastError" readOnly:"true"`
+	CreatedAt      time.Time       `bun:"created_at,nullzero,notnull,default:clock_timestamp()" json:"createdAt" readOnly:"true"`
 }
 
 // DeliveryFilter selects an endpoint's deliveries. Status "" selects all.
