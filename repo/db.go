@@ -218,12 +218,14 @@ func runTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.
 			_ = tx.Rollback()
 		}
 	}()
-	if err := fn(ctx, tx); err != nil {
+	var xid int64
+	if err := fn(context.WithValue(ctx, xidKey{}, &xid), tx); err != nil {
 		return err
 	}
-	var xid int64
-	if err := tx.NewRaw("SELECT txid_current()").Scan(ctx, &xid); err != nil {
-		return err
+	if xid == 0 { // no statement of fn noted it (see noteXID)
+		if err := tx.NewRaw("SELECT txid_current()").Scan(ctx, &xid); err != nil {
+			return err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err // COMMIT not sent: rolled back for certain
@@ -238,6 +240,18 @@ func runTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.
 		return nil
 	}
 	return err
+}
+
+// xidKey carries, from runTx into its transaction, where to note the
+// transaction's id.
+type xidKey struct{}
+
+// noteXID is where a statement of runTx's transaction may store
+// txid_current(), selected beside its own result, to spare runTx a round
+// trip asking for it; nil outside runTx.
+func noteXID(ctx context.Context) *int64 {
+	p, _ := ctx.Value(xidKey{}).(*int64)
+	return p
 }
 
 // commitTookEffect asks, on a fresh connection, whether transaction xid

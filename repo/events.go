@@ -77,6 +77,7 @@ func (e *events) log(ctx context.Context, tx bun.Tx, a *model.Activity, object a
 		changes = &s
 	}
 	var ids []uuid.UUID
+	var xid int64
 	err = tx.NewRaw(`WITH a AS (
 			INSERT INTO activity_log (account_id, action, resource_type, resource_id, auth_method, api_key_id, ip, user_agent, changes)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)
@@ -88,13 +89,16 @@ func (e *events) log(ctx context.Context, tx bun.Tx, a *model.Activity, object a
 			WHERE w.account_id = ? AND w.enabled AND w.events && ARRAY[?, '*']::text[]
 			RETURNING id
 		)
-		SELECT a.id, a.created_at, ARRAY(SELECT id FROM d) FROM a`,
+		SELECT a.id, a.created_at, ARRAY(SELECT id FROM d), txid_current() FROM a`,
 		a.AccountID, a.Action, a.ResourceType, a.ResourceID, a.AuthMethod, a.APIKeyID, a.IP, a.UserAgent, changes,
 		a.Action, string(obj),
 		a.AccountID, a.Action,
-	).Scan(ctx, &a.ID, &a.CreatedAt, pgdialect.Array(&ids))
+	).Scan(ctx, &a.ID, &a.CreatedAt, pgdialect.Array(&ids), &xid)
 	if err != nil {
 		return err
+	}
+	if p := noteXID(ctx); p != nil {
+		*p = xid
 	}
 	return e.enqueue(ctx, tx, ids, false)
 }
