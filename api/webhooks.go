@@ -81,6 +81,12 @@ type webhookResponse struct {
 	}
 }
 
+func webhookOut(w *model.Webhook) *webhookResponse {
+	out := &webhookResponse{}
+	out.Body.Data = w
+	return out
+}
+
 type webhookListResponse struct {
 	Body struct {
 		Data  []model.Webhook `json:"data"`
@@ -181,9 +187,7 @@ func (s *server) registerWebhooks() {
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
-		out := &webhookResponse{}
-		out.Body.Data = w
-		return out, nil
+		return webhookOut(w), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -209,9 +213,7 @@ func (s *server) registerWebhooks() {
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
-		out := &webhookResponse{}
-		out.Body.Data = w
-		return out, nil
+		return webhookOut(w), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -224,11 +226,10 @@ func (s *server) registerWebhooks() {
 		Security:    webhooksWrite,
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
 	}, func(ctx context.Context, in *WebhookIDParam) (*deletedResponse, error) {
-		id := in.ID
-		if err := s.webhooks.Delete(ctx, actor(ctx), id); err != nil {
+		if err := s.webhooks.Delete(ctx, actor(ctx), in.ID); err != nil {
 			return nil, problem(err, "Webhook")
 		}
-		return deleted(id), nil
+		return deleted(in.ID), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
