@@ -75,7 +75,11 @@ func runTests(m *testing.M) int {
 // since they are the client's to keep, not a leak of Remy's.
 func leakedGoroutines() error {
 	http.DefaultClient.CloseIdleConnections()
-	return goleak.Find()
+	// toxiproxy (the fault tests' in-process proxy, not Remy) strands a
+	// toxic's goroutine when a toxic whose removal closes the link (timeout)
+	// is removed while the previous stub is handing it a chunk: RemoveToxic
+	// returns early after Cleanup and nothing reads that stub's output again.
+	return goleak.Find(goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2/toxics.(*ToxicStub).Run"))
 }
 
 func startPostgres(ctx context.Context) (func(), error) {
