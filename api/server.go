@@ -113,6 +113,7 @@ type server struct {
 	metrics  *Metrics
 
 	exportSlots chan struct{} // one token per running export
+	admitted    chan struct{} // one token per running operation (see admission)
 }
 
 var configureHuma sync.Once
@@ -156,6 +157,9 @@ func (s *server) handler() http.Handler {
 	if s.exportSlots == nil {
 		s.exportSlots = make(chan struct{}, maxConcurrentExports)
 	}
+	if s.admitted == nil {
+		s.admitted = make(chan struct{}, repo.PoolSize())
+	}
 	router := chi.NewRouter()
 	router.Use(s.observe, s.deadline)
 	if s.metrics != nil && !s.cfg.MetricsElsewhere {
@@ -171,9 +175,10 @@ func (s *server) handler() http.Handler {
 	})
 
 	s.api = humachi.New(router, s.humaConfig())
-	// Order matters: who is calling, then their rate limit, then (for
-	// operations that take one) the Idempotency-Key.
-	s.api.UseMiddleware(s.authenticate, s.rateLimit, s.idempotency)
+	// Order matters: who is calling, then their rate limit, then the queue
+	// for the database, then (for operations that take one) the
+	// Idempotency-Key.
+	s.api.UseMiddleware(s.authenticate, s.rateLimit, s.admission, s.idempotency)
 	s.routes()
 	documentEnums(s.api.OpenAPI())
 	mountDocs(router)

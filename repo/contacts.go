@@ -27,9 +27,15 @@ func (r *ContactRepo) Create(ctx context.Context, actor model.Actor, c *model.Co
 	if err := c.Normalize(); err != nil {
 		return nil, err
 	}
-	return insertLogged(ctx, r.db, r.ev, c, func() *model.Activity {
-		return model.NewActivity(actor, model.ActionContactCreated, model.ResourceContact, c.ID, nil)
-	})
+	if inCallerTx(ctx) {
+		return insertLogged(ctx, r.db, r.ev, c, func() *model.Activity {
+			return model.NewActivity(actor, model.ActionContactCreated, model.ResourceContact, c.ID, nil)
+		})
+	}
+	if err := r.create(ctx, actor, c); err != nil {
+		return nil, interpretError(err)
+	}
+	return c, nil
 }
 
 // Get returns one contact of the account; ErrNotFound if there is none.
@@ -178,6 +184,9 @@ func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.Con
 // fields, in one transaction. The row is locked first, so the precondition
 // check and the write are one atomic step.
 func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact]) (*model.Contact, error) {
+	if !inCallerTx(ctx) {
+		return r.update(ctx, actor, id, patch, check)
+	}
 	return updateLogged(ctx, r.db, r.ev, actor, id, check, patch.Apply, func(q *bun.UpdateQuery) *bun.UpdateQuery {
 		return q.ExcludeColumn("id", "account_id", "created_at", "version", "updated_at")
 	}, model.ActionContactUpdated, model.ResourceContact)

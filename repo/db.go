@@ -9,6 +9,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"strings"
@@ -48,7 +49,7 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 		}
 	}
 	sqldb := stdlib.OpenDB(*cfg)
-	n := 4 * runtime.GOMAXPROCS(0)
+	n := PoolSize()
 	sqldb.SetMaxOpenConns(n)
 	sqldb.SetMaxIdleConns(n)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
@@ -61,6 +62,10 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 	}
 	return db, nil
 }
+
+// PoolSize is how many connections Open's pool keeps at most: enough to
+// keep Postgres busy on this many cores while others wait on the network.
+func PoolSize() int { return 4 * runtime.GOMAXPROCS(0) }
 
 // Server-side limits set on every pooled connection. Both are above the
 // API's default request deadline (10 s), which normally ends a request's
@@ -172,7 +177,7 @@ func interpretError(err error) error {
 		return err
 	}
 	var netErr net.Error
-	if errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) ||
+	if errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, sql.ErrConnDone) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) {
 		return fmt.Errorf("%w: %v", model.ErrUnavailable, err)
 	}
@@ -231,9 +236,15 @@ func runTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.
 		return err // COMMIT not sent: rolled back for certain
 	}
 	committed = true // from here on Rollback could only fail
-	err = tx.Commit()
+	return commitResolved(ctx, db, xid, tx.Commit)
+}
+
+// commitResolved sends COMMIT for transaction xid and, when its answer is
+// lost, finds out from Postgres whether it took effect (see runTx).
+func commitResolved(ctx context.Context, db *bun.DB, xid int64, commit func() error) error {
+	err := commit()
 	var pgErr *pgconn.PgError
-	if err == nil || errors.As(err, &pgErr) || errors.Is(err, sql.ErrTxDone) {
+	if err == nil || errors.As(err, &pgErr) || errors.Is(err, sql.ErrTxDone) || errors.Is(err, pgx.ErrTxClosed) {
 		return err // Postgres answered (or COMMIT was never sent)
 	}
 	if commitTookEffect(ctx, db, xid) {
@@ -285,6 +296,12 @@ func inTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.T
 		return interpretError(tx.RunInTx(ctx, nil, fn))
 	}
 	return interpretError(runTx(ctx, db, fn))
+}
+
+// inCallerTx reports whether ctx carries a Store.InTx transaction.
+func inCallerTx(ctx context.Context) bool {
+	_, ok := ctx.Value(txKey{}).(bun.Tx)
+	return ok
 }
 
 // conn is the caller's transaction (see Store.InTx) if there is one, else db.

@@ -7,8 +7,10 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
@@ -42,16 +44,21 @@ func (DeliverArgs) InsertOpts() river.InsertOpts {
 // webhook deliveries they cause; the River jobs follow in the same
 // transaction, only when there are deliveries.
 type events struct {
-	queue *river.Client[*sql.Tx] // insert-only
+	queue    *river.Client[*sql.Tx] // insert-only, for bun's transactions
+	pgxQueue *river.Client[pgx.Tx]  // insert-only, for runPgxTx's
 }
 
 func newEvents(db *bun.DB) *events {
-	// An insert-only client (no queues, no workers) cannot fail to build.
+	// Insert-only clients (no queues, no workers) cannot fail to build.
 	c, err := river.NewClient(riverdatabasesql.New(db.DB), &river.Config{})
 	if err != nil {
 		panic(fmt.Sprintf("river insert-only client: %v", err))
 	}
-	return &events{queue: c}
+	pc, err := river.NewClient(riverpgxv5.New(nil), &river.Config{})
+	if err != nil {
+		panic(fmt.Sprintf("river insert-only client: %v", err))
+	}
+	return &events{queue: c, pgxQueue: pc}
 }
 
 // log writes entry and, when it is a deliverable event, one delivery of
@@ -108,11 +115,47 @@ func (e *events) enqueue(ctx context.Context, tx bun.Tx, ids []uuid.UUID, manual
 	if len(ids) == 0 {
 		return nil
 	}
+	_, err := e.queue.InsertManyTx(ctx, tx.Tx, deliveryJobs(ids, manual))
+	return err
+}
+
+func deliveryJobs(ids []uuid.UUID, manual bool) []river.InsertManyParams {
 	params := make([]river.InsertManyParams, len(ids))
 	for i, id := range ids {
 		params[i] = river.InsertManyParams{Args: DeliverArgs{DeliveryID: id, Manual: manual}}
 	}
-	_, err := e.queue.InsertManyTx(ctx, tx.Tx, params)
+	return params
+}
+
+// endpointsWanting is the SQL of the ids of account $1's enabled webhook
+// endpoints that want event $2; a hot write selects it beside its Activity
+// Log entry and passes the result to deliver.
+const endpointsWanting = `ARRAY(SELECT w.id FROM webhook_endpoints w
+	WHERE w.account_id = $1 AND w.enabled AND w.events && ARRAY[$2, '*']::text[])`
+
+// deliver writes, in a runPgxTx transaction, the delivery of object (the
+// resource as the API shows it) for event a to each of endpoints, and
+// their River jobs; nothing when endpoints is empty, as it is for most
+// accounts.
+func (e *events) deliver(ctx context.Context, tx pgx.Tx, a *model.Activity, endpoints []uuid.UUID, object any) error {
+	if len(endpoints) == 0 {
+		return nil
+	}
+	obj, err := json.Marshal(object)
+	if err != nil {
+		return fmt.Errorf("encode webhook object: %w", err)
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO webhook_deliveries (account_id, endpoint_id, event_id, event_type, object)
+		SELECT $1, e, $2, $3, $4::json FROM unnest($5::uuid[]) AS e
+		RETURNING id`, pgx.QueryExecModeCacheStatement, a.AccountID, a.ID, a.Action, string(obj), endpoints)
+	if err != nil {
+		return err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return err
+	}
+	_, err = e.pgxQueue.InsertManyTx(ctx, tx, deliveryJobs(ids, false))
 	return err
 }
 
