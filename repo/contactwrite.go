@@ -32,9 +32,11 @@ const createContactSQL = `WITH c AS (
 SELECT c.id, c.version, c.created_at, c.updated_at, a.id, a.created_at, ` + endpointsWanting + `, txid_current()
 FROM c, a`
 
-// lockContactSQL is getContactSQL FOR UPDATE, with the transaction's id.
+// lockContactSQL is getContactSQL FOR UPDATE, with the transaction's id
+// and whether any webhook endpoint wants contact.updated ($3).
 const lockContactSQL = `SELECT id, account_id, given_name, family_name, nickname, company, job_title,
-	emails, phones, birthday, tags, introduced_by_id, version, created_at, updated_at, txid_current()
+	emails, phones, birthday, tags, introduced_by_id, version, created_at, updated_at, txid_current(),
+	EXISTS (SELECT FROM webhook_endpoints w WHERE w.account_id = $1 AND w.enabled AND w.events && ARRAY[$3, '*']::text[])
 	FROM contacts WHERE account_id = $1 AND id = $2 FOR UPDATE`
 
 // updateContactSQL writes every patchable column of a locked contact with a
@@ -53,62 +55,92 @@ const updateContactSQL = `WITH c AS (
 SELECT c.version, c.updated_at, a.id, a.created_at, ` + endpointsWanting + `
 FROM c, a`
 
-// create is Create outside a Store.InTx.
+// create is Create outside a Store.InTx, in two round trips: BEGIN with
+// the statement, then COMMIT (after the deliveries, if any endpoint wants
+// the event).
 func (r *ContactRepo) create(ctx context.Context, actor model.Actor, c *model.Contact) error {
 	a := model.NewActivity(actor, model.ActionContactCreated, model.ResourceContact, uuid.Nil, nil)
-	return runPgxTx(ctx, r.db, func(tx pgx.Tx) (int64, error) {
+	return withPgx(ctx, r.db, func(conn *pgx.Conn) error {
+		defer rollbackOpen(ctx, conn)
 		var endpoints []uuid.UUID
 		var xid int64
-		err := tx.QueryRow(ctx, createContactSQL, pgx.QueryExecModeCacheStatement,
+		err := pipeline(ctx, conn, begin, statement{sql: createContactSQL, args: []any{
 			c.AccountID, a.Action, c.GivenName, c.FamilyName, c.Nickname, c.Company, c.JobTitle,
 			c.Emails, c.Phones, c.Birthday, c.Tags, c.IntroducedByID,
 			a.AuthMethod, a.APIKeyID, a.IP, a.UserAgent,
-		).Scan(&c.ID, &c.Version, &c.CreatedAt, &c.UpdatedAt, &a.ID, &a.CreatedAt, &endpoints, &xid)
+		}, dest: []any{&c.ID, &c.Version, &c.CreatedAt, &c.UpdatedAt, &a.ID, &a.CreatedAt, &endpoints, &xid}})
 		if err != nil {
-			return 0, err
+			return err
 		}
 		c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 		a.ResourceID = c.ID
-		return xid, r.ev.deliver(ctx, tx, a, endpoints, c)
+		if err := r.ev.deliver(ctx, connTx{conn}, a, endpoints, c); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err // COMMIT not sent: rolled back for certain
+		}
+		return commitResolved(ctx, r.db, xid, func() error { return pipeline(ctx, conn, commit) })
 	})
 }
 
 // update is Update outside a Store.InTx: lock, check, apply, and write only
-// when something changed.
+// when something changed. Two round trips (BEGIN with the lock, then the
+// write with COMMIT) when no webhook endpoint wants the event; with one,
+// the deliveries go in before a separate COMMIT.
 func (r *ContactRepo) update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact]) (*model.Contact, error) {
 	c := new(model.Contact)
 	a := model.NewActivity(actor, model.ActionContactUpdated, model.ResourceContact, id, nil)
-	err := runPgxTx(ctx, r.db, func(tx pgx.Tx) (int64, error) {
+	err := withPgx(ctx, r.db, func(conn *pgx.Conn) error {
+		defer rollbackOpen(ctx, conn)
 		var xid int64
-		err := tx.QueryRow(ctx, lockContactSQL, pgx.QueryExecModeCacheStatement, actor.AccountID, id).Scan(
+		var hooks bool
+		err := pipeline(ctx, conn, begin, statement{sql: lockContactSQL, args: []any{actor.AccountID, id, a.Action}, dest: []any{
 			&c.ID, &c.AccountID, &c.GivenName, &c.FamilyName, &c.Nickname, &c.Company, &c.JobTitle,
-			&c.Emails, &c.Phones, &c.Birthday, &c.Tags, &c.IntroducedByID, &c.Version, &c.CreatedAt, &c.UpdatedAt, &xid)
+			&c.Emails, &c.Phones, &c.Birthday, &c.Tags, &c.IntroducedByID, &c.Version, &c.CreatedAt, &c.UpdatedAt, &xid, &hooks,
+		}})
 		if err != nil {
-			return 0, err
+			return err
 		}
 		c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 		if check != nil {
 			if err := check(c); err != nil {
-				return 0, err
+				return err
 			}
 		}
 		if a.Changes, err = patch.Apply(c); err != nil || len(a.Changes) == 0 {
-			return xid, err
+			return err // nothing written: the deferred ROLLBACK ends it
 		}
 		var endpoints []uuid.UUID
-		err = tx.QueryRow(ctx, updateContactSQL, pgx.QueryExecModeCacheStatement,
+		write := statement{sql: updateContactSQL, args: []any{
 			actor.AccountID, a.Action, id, c.GivenName, c.FamilyName, c.Nickname, c.Company, c.JobTitle,
 			c.Emails, c.Phones, c.Birthday, c.Tags, c.IntroducedByID,
 			a.AuthMethod, a.APIKeyID, a.IP, a.UserAgent, a.Changes,
-		).Scan(&c.Version, &c.UpdatedAt, &a.ID, &a.CreatedAt, &endpoints)
-		if err != nil {
-			return 0, err
+		}, dest: []any{&c.Version, &c.UpdatedAt, &a.ID, &a.CreatedAt, &endpoints}}
+		// No endpoint wanted the event when the lock was read: the write
+		// and COMMIT travel together. (One created since gets no delivery:
+		// the two were concurrent, and this is one order of them.)
+		send := []statement{write, commit}
+		if hooks {
+			if err := pipeline(ctx, conn, write); err != nil {
+				return err
+			}
+			if err := r.ev.deliver(ctx, connTx{conn}, a, endpoints, c); err != nil {
+				return err
+			}
+			send = []statement{commit}
 		}
-		c.UpdatedAt = c.UpdatedAt.UTC()
-		return xid, r.ev.deliver(ctx, tx, a, endpoints, c)
+		if err := ctx.Err(); err != nil {
+			return err // COMMIT not sent: rolled back for certain
+		}
+		return commitResolved(ctx, r.db, xid, func() error { return pipeline(ctx, conn, send...) })
 	})
 	if err != nil {
 		return nil, interpretError(err)
+	}
+	if len(a.Changes) > 0 && a.ID == uuid.Nil {
+		// Committed, but the answer carrying the new version was lost.
+		return r.Get(ctx, actor.AccountID, id)
 	}
 	return c, nil
 }

@@ -2,8 +2,14 @@ package repo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 )
@@ -22,27 +28,149 @@ func withPgx(ctx context.Context, db *bun.DB, fn func(*pgx.Conn) error) error {
 	return c.Raw(func(dc any) error { return fn(dc.(*stdlib.Conn).Conn()) })
 }
 
-// runPgxTx is runTx for the hot writes that run as pgx: fn runs in a
-// transaction on one pooled connection, its statements prepared, and
-// returns the transaction's id (txid_current(), selected beside one of its
-// statements), so that a COMMIT whose answer is lost is resolved as in
-// runTx.
-func runPgxTx(ctx context.Context, db *bun.DB, fn func(tx pgx.Tx) (xid int64, err error)) error {
-	return withPgx(ctx, db, func(conn *pgx.Conn) error {
-		tx, err := conn.Begin(ctx)
+// statement is one statement of a pipeline: its SQL, its arguments and
+// where its one row goes (nil: it returns none).
+type statement struct {
+	sql  string
+	args []any
+	dest []any
+}
+
+// BEGIN and COMMIT, for pipelines.
+var (
+	begin  = statement{sql: "BEGIN"}
+	commit = statement{sql: "COMMIT"}
+)
+
+// pipeline sends stmts in one round trip and reads their results in order;
+// it returns the first error (Postgres skips what follows a failed
+// statement). A statement with arguments or a row is prepared on the
+// connection the first time (one more round trip, once), then only bound
+// and executed; one without (BEGIN, COMMIT) is sent as it is. pgx's Batch
+// would do the same, but it follows the connection's default mode, which is
+// the simple protocol, unprepared, for bun's sake (see Open).
+func pipeline(ctx context.Context, conn *pgx.Conn, stmts ...statement) error {
+	sds := make([]*pgconn.StatementDescription, len(stmts))
+	params := make([]pgx.ExtendedQueryBuilder, len(stmts))
+	for i, s := range stmts {
+		if s.args == nil && s.dest == nil {
+			continue
+		}
+		sd, err := conn.Prepare(ctx, statementName(s.sql), s.sql)
 		if err != nil {
 			return err
 		}
-		// A no-op once committed. Should it fail, the connection is still in
-		// the transaction and database/sql discards it (stdlib's ResetSession).
-		defer func() { _ = tx.Rollback(ctx) }()
-		xid, err := fn(tx)
-		if err != nil {
+		if err := params[i].Build(conn.TypeMap(), sd, s.args); err != nil {
 			return err
 		}
-		if err := ctx.Err(); err != nil {
-			return err // COMMIT not sent: rolled back for certain
+		sds[i] = sd
+	}
+	pl := conn.PgConn().StartPipeline(ctx)
+	for i, s := range stmts {
+		if sds[i] == nil {
+			pl.SendQueryParams(s.sql, nil, nil, nil, nil)
+		} else {
+			pl.SendQueryStatement(sds[i], params[i].ParamValues, params[i].ParamFormats, params[i].ResultFormats)
 		}
-		return commitResolved(ctx, db, xid, func() error { return tx.Commit(ctx) })
-	})
+	}
+	if err := pl.Sync(); err != nil {
+		_ = pl.Close()
+		return err
+	}
+	var err error
+	for _, s := range stmts {
+		var res any
+		if res, err = pl.GetResults(); err != nil {
+			break
+		}
+		if err = readResult(conn, res, s.dest); err != nil {
+			break
+		}
+	}
+	// Reads what is left up to the Sync; a failed statement's error first.
+	if closeErr := pl.Close(); err == nil {
+		err = closeErr
+	}
+	return err
+}
+
+// statementName names the prepared statement of sql on every connection:
+// a digest, since Postgres cuts names at 63 bytes.
+func statementName(sql string) string {
+	if name, ok := statementNames.Load(sql); ok {
+		return name.(string)
+	}
+	sum := sha256.Sum256([]byte(sql))
+	name := "remy_" + hex.EncodeToString(sum[:12])
+	statementNames.Store(sql, name)
+	return name
+}
+
+var statementNames sync.Map // SQL text → statement name
+
+// readResult reads a pipelined statement's result into dest.
+func readResult(conn *pgx.Conn, res any, dest []any) error {
+	rr, ok := res.(*pgconn.ResultReader)
+	if !ok {
+		return fmt.Errorf("pipeline: unexpected result %T", res)
+	}
+	if dest == nil {
+		_, err := rr.Close()
+		return err
+	}
+	rows := pgx.RowsFromResultReader(conn.TypeMap(), rr)
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// rollbackOpen ends the transaction a failed write left open on conn. If
+// even that fails, database/sql discards the connection (stdlib's
+// ResetSession refuses one in a transaction).
+func rollbackOpen(ctx context.Context, conn *pgx.Conn) {
+	if conn.PgConn().TxStatus() != 'I' && !conn.IsClosed() {
+		_, _ = conn.Exec(ctx, "ROLLBACK")
+	}
+}
+
+// connTx lets River insert jobs in the transaction a pipeline began on a
+// connection (River takes a pgx.Tx); the transaction ends with the
+// pipeline's COMMIT or with rollbackOpen, never through connTx.
+type connTx struct{ c *pgx.Conn }
+
+var _ pgx.Tx = connTx{}
+
+func (t connTx) Begin(context.Context) (pgx.Tx, error) {
+	return nil, errors.New("connTx: nested transactions are not supported")
+}
+func (t connTx) Commit(context.Context) error   { return errors.New("connTx: commit with a pipeline") }
+func (t connTx) Rollback(context.Context) error { return errors.New("connTx: roll back with rollbackOpen") }
+func (t connTx) Conn() *pgx.Conn                { return t.c }
+func (t connTx) LargeObjects() pgx.LargeObjects { return pgx.LargeObjects{} } // unused by River
+func (t connTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return t.c.SendBatch(ctx, b)
+}
+func (t connTx) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
+	return t.c.CopyFrom(ctx, table, cols, src)
+}
+func (t connTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	return t.c.Prepare(ctx, name, sql)
+}
+func (t connTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return t.c.Exec(ctx, sql, args...)
+}
+func (t connTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return t.c.Query(ctx, sql, args...)
+}
+func (t connTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return t.c.QueryRow(ctx, sql, args...)
 }
