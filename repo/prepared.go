@@ -152,8 +152,10 @@ var _ pgx.Tx = connTx{}
 func (t connTx) Begin(context.Context) (pgx.Tx, error) {
 	return nil, errors.New("connTx: nested transactions are not supported")
 }
-func (t connTx) Commit(context.Context) error   { return errors.New("connTx: commit with a pipeline") }
-func (t connTx) Rollback(context.Context) error { return errors.New("connTx: roll back with rollbackOpen") }
+func (t connTx) Commit(context.Context) error { return errors.New("connTx: commit with a pipeline") }
+func (t connTx) Rollback(context.Context) error {
+	return errors.New("connTx: roll back with rollbackOpen")
+}
 func (t connTx) Conn() *pgx.Conn                { return t.c }
 func (t connTx) LargeObjects() pgx.LargeObjects { return pgx.LargeObjects{} } // unused by River
 func (t connTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
