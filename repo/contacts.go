@@ -46,7 +46,7 @@ func (r *ContactRepo) Create(ctx context.Context, actor model.Actor, c *model.Co
 func (r *ContactRepo) Get(ctx context.Context, accountID, id uuid.UUID) (*model.Contact, error) {
 	c := new(model.Contact)
 	err := withPgx(ctx, r.db, func(conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, getContactSQL, pgx.QueryExecModeCacheStatement, accountID, id).Scan(
+		return conn.QueryRow(ctx, getContactSQL, pgx.QueryExecModeCacheStatement, pgUUID(accountID), pgUUID(id)).Scan(
 			&c.ID, &c.AccountID, &c.GivenName, &c.FamilyName, &c.Nickname, &c.Company, &c.JobTitle,
 			&c.Emails, &c.Phones, &c.Birthday, &c.Tags, &c.IntroducedByID, &c.Version, &c.CreatedAt, &c.UpdatedAt)
 	})

@@ -65,9 +65,9 @@ func (r *ContactRepo) create(ctx context.Context, actor model.Actor, c *model.Co
 		var endpoints []uuid.UUID
 		var xid int64
 		err := pipeline(ctx, conn, begin, statement{sql: createContactSQL, args: []any{
-			c.AccountID, a.Action, c.GivenName, c.FamilyName, c.Nickname, c.Company, c.JobTitle,
-			c.Emails, c.Phones, c.Birthday, c.Tags, c.IntroducedByID,
-			a.AuthMethod, a.APIKeyID, a.IP, a.UserAgent,
+			pgUUID(c.AccountID), a.Action, c.GivenName, c.FamilyName, c.Nickname, c.Company, c.JobTitle,
+			c.Emails, c.Phones, pgDateOrNull(c.Birthday), c.Tags, pgUUIDOrNull(c.IntroducedByID),
+			a.AuthMethod, pgUUIDOrNull(a.APIKeyID), a.IP, a.UserAgent,
 		}, dest: []any{&c.ID, &c.Version, &c.CreatedAt, &c.UpdatedAt, &a.ID, &a.CreatedAt, &endpoints, &xid}})
 		if err != nil {
 			return err
@@ -95,7 +95,7 @@ func (r *ContactRepo) update(ctx context.Context, actor model.Actor, id uuid.UUI
 		defer rollbackOpen(ctx, conn)
 		var xid int64
 		var hooks bool
-		err := pipeline(ctx, conn, begin, statement{sql: lockContactSQL, args: []any{actor.AccountID, id, a.Action}, dest: []any{
+		err := pipeline(ctx, conn, begin, statement{sql: lockContactSQL, args: []any{pgUUID(actor.AccountID), pgUUID(id), a.Action}, dest: []any{
 			&c.ID, &c.AccountID, &c.GivenName, &c.FamilyName, &c.Nickname, &c.Company, &c.JobTitle,
 			&c.Emails, &c.Phones, &c.Birthday, &c.Tags, &c.IntroducedByID, &c.Version, &c.CreatedAt, &c.UpdatedAt, &xid, &hooks,
 		}})
@@ -113,9 +113,9 @@ func (r *ContactRepo) update(ctx context.Context, actor model.Actor, id uuid.UUI
 		}
 		var endpoints []uuid.UUID
 		write := statement{sql: updateContactSQL, args: []any{
-			actor.AccountID, a.Action, id, c.GivenName, c.FamilyName, c.Nickname, c.Company, c.JobTitle,
-			c.Emails, c.Phones, c.Birthday, c.Tags, c.IntroducedByID,
-			a.AuthMethod, a.APIKeyID, a.IP, a.UserAgent, a.Changes,
+			pgUUID(actor.AccountID), a.Action, pgUUID(id), c.GivenName, c.FamilyName, c.Nickname, c.Company, c.JobTitle,
+			c.Emails, c.Phones, pgDateOrNull(c.Birthday), c.Tags, pgUUIDOrNull(c.IntroducedByID),
+			a.AuthMethod, pgUUIDOrNull(a.APIKeyID), a.IP, a.UserAgent, a.Changes,
 		}, dest: []any{&c.Version, &c.UpdatedAt, &a.ID, &a.CreatedAt, &endpoints}}
 		// No endpoint wanted the event when the lock was read: the write
 		// and COMMIT travel together. (One created since gets no delivery:

@@ -45,7 +45,7 @@ func (DeliverArgs) InsertOpts() river.InsertOpts {
 // transaction, only when there are deliveries.
 type events struct {
 	queue    *river.Client[*sql.Tx] // insert-only, for bun's transactions
-	pgxQueue *river.Client[pgx.Tx]  // insert-only, for runPgxTx's
+	pgxQueue *river.Client[pgx.Tx]  // insert-only, for the pipelined writes' transactions
 }
 
 func newEvents(db *bun.DB) *events {
@@ -133,7 +133,7 @@ func deliveryJobs(ids []uuid.UUID, manual bool) []river.InsertManyParams {
 const endpointsWanting = `ARRAY(SELECT w.id FROM webhook_endpoints w
 	WHERE w.account_id = $1 AND w.enabled AND w.events && ARRAY[$2, '*']::text[])`
 
-// deliver writes, in a runPgxTx transaction, the delivery of object (the
+// deliver writes, in a pipelined write's transaction, the delivery of object (the
 // resource as the API shows it) for event a to each of endpoints, and
 // their River jobs; nothing when endpoints is empty, as it is for most
 // accounts.

@@ -8,10 +8,14 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
+
+	"github.com/remy-crm/remy/model"
 )
 
 // withPgx runs fn on a pooled connection as pgx itself, for the few hot
@@ -175,4 +179,25 @@ func (t connTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, e
 }
 func (t connTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return t.c.QueryRow(ctx, sql, args...)
+}
+
+// Arguments in the forms pgx encodes directly in binary. Given a
+// uuid.UUID or a model.Date, it goes through their driver.Valuer (a
+// string), fails to encode that in binary and falls back to text: measured
+// at 15 % of a PATCH's CPU in this process.
+
+func pgUUID(id uuid.UUID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }
+
+func pgUUIDOrNull(id *uuid.UUID) pgtype.UUID {
+	if id == nil {
+		return pgtype.UUID{}
+	}
+	return pgUUID(*id)
+}
+
+func pgDateOrNull(d *model.Date) pgtype.Date {
+	if d == nil {
+		return pgtype.Date{}
+	}
+	return pgtype.Date{Time: d.Time, Valid: true}
 }
