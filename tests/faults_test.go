@@ -289,6 +289,115 @@ func TestFaults_NothingHalfApplied(t *testing.T) {
 	}
 }
 
+// Updates run while the database is cut and then stalled under them: every
+// PATCH acknowledged with a 200 is applied and logged once, every one that
+// failed (with a 503, nothing else) is neither, and each contact's version
+// counts exactly the updates applied to it.
+func TestFaults_UpdatesNeverHalfApplied(t *testing.T) {
+	t.Parallel()
+	const deadline = 3 * time.Second
+	s, p := newFaultServer(t, deadline)
+	a := s.newTenant(t)
+
+	type outcome struct {
+		contact, value string
+		status         int
+	}
+	var (
+		mu       sync.Mutex
+		outcomes []outcome
+		wg       sync.WaitGroup
+	)
+	ids := make([]string, 6)
+	for w := range ids {
+		ids[w] = s.createContact(t, a.Key, map[string]any{"givenName": fmt.Sprintf("u%d", w)})["id"].(string)
+	}
+	stop := make(chan struct{})
+	for w, id := range ids {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				value := fmt.Sprintf("w%d-%d", w, i)
+				res, err := s.send(http.MethodPatch, "/api/v1/contacts/"+id, a.Key, map[string]any{"jobTitle": value})
+				status := 0
+				if err == nil {
+					status = res.Status
+				}
+				mu.Lock()
+				outcomes = append(outcomes, outcome{id, value, status})
+				mu.Unlock()
+			}
+		})
+	}
+	phase := func(d time.Duration) { time.Sleep(d) }
+	phase(400 * time.Millisecond)
+	p.Cut(t)
+	phase(time.Second)
+	p.Restore(t)
+	phase(400 * time.Millisecond)
+	p.Stall(t)
+	phase(1500 * time.Millisecond)
+	p.Unstall(t)
+	phase(600 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	db, err := sql.Open("pgx", s.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	logged := map[string]int{} // jobTitle value → contact.updated entries setting it
+	rows, err := db.Query(`SELECT changes->'jobTitle'->>'after' FROM activity_log WHERE action = 'contact.updated'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		logged[v]++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	counts := map[int]int{}
+	applied := map[string]int{}
+	for _, o := range outcomes {
+		counts[o.status]++
+		switch {
+		case o.status == http.StatusOK && logged[o.value] != 1:
+			t.Errorf("%s was acknowledged but logged %d times", o.value, logged[o.value])
+		case o.status != http.StatusOK && logged[o.value] != 0:
+			t.Errorf("%s failed with %d but was applied", o.value, o.status)
+		case o.status != http.StatusOK && o.status != http.StatusServiceUnavailable:
+			t.Errorf("%s: status %d, want 200 or 503", o.value, o.status)
+		}
+		if o.status == http.StatusOK {
+			applied[o.contact]++
+		}
+	}
+	t.Logf("updates by status: %v", counts)
+	if counts[http.StatusOK] == 0 || counts[http.StatusServiceUnavailable] == 0 {
+		t.Fatalf("the outage was not exercised: %v", counts)
+	}
+	for _, id := range ids {
+		var version int
+		if err := db.QueryRow(`SELECT version FROM contacts WHERE id = $1`, id).Scan(&version); err != nil {
+			t.Fatal(err)
+		}
+		if version-1 != applied[id] {
+			t.Errorf("contact %s: version %d after %d acknowledged updates", id, version, applied[id])
+		}
+	}
+}
+
 // A client that gives up cancels its query in Postgres at once: nothing is
 // left waiting on the row lock behind it.
 func TestFaults_ClientCancelCancelsQuery(t *testing.T) {
