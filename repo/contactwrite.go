@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -32,20 +33,22 @@ const createContactSQL = `WITH c AS (
 SELECT c.id, c.version, c.created_at, c.updated_at, a.id, a.created_at, ` + endpointsWanting + `, txid_current()
 FROM c, a`
 
-// lockContactSQL is getContactSQL FOR UPDATE, with the transaction's id
-// and whether any webhook endpoint wants contact.updated ($3).
-const lockContactSQL = `SELECT id, account_id, given_name, family_name, nickname, company, job_title,
+// readContactSQL is getContactSQL with the transaction's id and whether
+// any webhook endpoint wants contact.updated ($3); update appends FOR
+// UPDATE when it must lock.
+const readContactSQL = `SELECT id, account_id, given_name, family_name, nickname, company, job_title,
 	emails, phones, birthday, tags, introduced_by_id, version, created_at, updated_at, txid_current(),
 	EXISTS (SELECT FROM webhook_endpoints w WHERE w.account_id = $1 AND w.enabled AND w.events && ARRAY[$3, '*']::text[])
-	FROM contacts WHERE account_id = $1 AND id = $2 FOR UPDATE`
+	FROM contacts WHERE account_id = $1 AND id = $2`
 
-// updateContactSQL writes every patchable column of a locked contact with a
-// new version, and its contact.updated entry.
+// updateContactSQL writes every patchable column of a contact still at the
+// version read ($19), with a new version, and its contact.updated entry; no
+// row when another write got there first.
 const updateContactSQL = `WITH c AS (
 	UPDATE contacts SET given_name = $4, family_name = $5, nickname = $6, company = $7, job_title = $8,
 		emails = $9, phones = $10, birthday = $11, tags = $12, introduced_by_id = $13,
 		version = version + 1, updated_at = clock_timestamp()
-	WHERE account_id = $1 AND id = $3
+	WHERE account_id = $1 AND id = $3 AND version = $19
 	RETURNING version, updated_at
 ), a AS (
 	INSERT INTO activity_log (account_id, action, resource_type, resource_id, auth_method, api_key_id, ip, user_agent, changes)
@@ -84,18 +87,42 @@ func (r *ContactRepo) create(ctx context.Context, actor model.Actor, c *model.Co
 	})
 }
 
-// update is Update outside a Store.InTx: lock, check, apply, and write only
-// when something changed. Two round trips (BEGIN with the lock, then the
-// write with COMMIT) when no webhook endpoint wants the event; with one,
-// the deliveries go in before a separate COMMIT.
+// errOvertaken is updateOnce's answer when another write changed the
+// contact between its read and its write.
+var errOvertaken = errors.New("contact changed since it was read")
+
+// update is Update outside a Store.InTx: read, check, apply, and write only
+// when something changed. First optimistically: the read takes no lock (a
+// row lock is a WAL record of its own) and the write applies only if the
+// version is still the one read; if another write got there first, once
+// more under FOR UPDATE, which nothing can overtake.
 func (r *ContactRepo) update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact]) (*model.Contact, error) {
+	c, err := r.updateOnce(ctx, actor, id, patch, check, false)
+	if errors.Is(err, errOvertaken) {
+		c, err = r.updateOnce(ctx, actor, id, patch, check, true)
+	}
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	return c, nil
+}
+
+// updateOnce is one attempt of update, in two round trips (BEGIN with the
+// read, then the write with COMMIT) when no webhook endpoint wants the
+// event; with one, the deliveries go in before a separate COMMIT.
+func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact], lock bool) (*model.Contact, error) {
 	c := new(model.Contact)
 	a := model.NewActivity(actor, model.ActionContactUpdated, model.ResourceContact, id, nil)
+	read := readContactSQL
+	if lock {
+		read += " FOR UPDATE"
+	}
+	overtaken := false
 	err := withPgx(ctx, r.db, func(conn *pgx.Conn) error {
 		defer rollbackOpen(ctx, conn)
 		var xid int64
 		var hooks bool
-		err := pipeline(ctx, conn, begin, statement{sql: lockContactSQL, args: []any{pgUUID(actor.AccountID), pgUUID(id), a.Action}, dest: []any{
+		err := pipeline(ctx, conn, begin, statement{sql: read, args: []any{pgUUID(actor.AccountID), pgUUID(id), a.Action}, dest: []any{
 			&c.ID, &c.AccountID, &c.GivenName, &c.FamilyName, &c.Nickname, &c.Company, &c.JobTitle,
 			&c.Emails, &c.Phones, &c.Birthday, &c.Tags, &c.IntroducedByID, &c.Version, &c.CreatedAt, &c.UpdatedAt, &xid, &hooks,
 		}})
@@ -115,14 +142,18 @@ func (r *ContactRepo) update(ctx context.Context, actor model.Actor, id uuid.UUI
 		write := statement{sql: updateContactSQL, args: []any{
 			pgUUID(actor.AccountID), a.Action, pgUUID(id), c.GivenName, c.FamilyName, c.Nickname, c.Company, c.JobTitle,
 			c.Emails, c.Phones, pgDateOrNull(c.Birthday), c.Tags, pgUUIDOrNull(c.IntroducedByID),
-			a.AuthMethod, pgUUIDOrNull(a.APIKeyID), a.IP, a.UserAgent, a.Changes,
+			a.AuthMethod, pgUUIDOrNull(a.APIKeyID), a.IP, a.UserAgent, a.Changes, c.Version,
 		}, dest: []any{&c.Version, &c.UpdatedAt, &a.ID, &a.CreatedAt, &endpoints}}
-		// No endpoint wanted the event when the lock was read: the write
+		// No endpoint wanted the event when the row was read: the write
 		// and COMMIT travel together. (One created since gets no delivery:
 		// the two were concurrent, and this is one order of them.)
 		send := []statement{write, commit}
 		if hooks {
 			if err := pipeline(ctx, conn, write); err != nil {
+				if errors.Is(err, pgx.ErrNoRows) {
+					overtaken = true
+					return nil
+				}
 				return err
 			}
 			if err := r.ev.deliver(ctx, connTx{conn}, a, endpoints, c); err != nil {
@@ -133,12 +164,21 @@ func (r *ContactRepo) update(ctx context.Context, actor model.Actor, id uuid.UUI
 		if err := ctx.Err(); err != nil {
 			return err // COMMIT not sent: rolled back for certain
 		}
-		return commitResolved(ctx, r.db, xid, func() error { return pipeline(ctx, conn, send...) })
+		return commitResolved(ctx, r.db, xid, func() error {
+			err := pipeline(ctx, conn, send...)
+			if errors.Is(err, pgx.ErrNoRows) { // nothing written; the COMMIT ended an empty transaction
+				overtaken = true
+				return nil
+			}
+			return err
+		})
 	})
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	if len(a.Changes) > 0 && a.ID == uuid.Nil {
+	switch {
+	case err != nil:
+		return nil, err
+	case overtaken:
+		return nil, errOvertaken
+	case len(a.Changes) > 0 && a.ID == uuid.Nil:
 		// Committed, but the answer carrying the new version was lost.
 		return r.Get(ctx, actor.AccountID, id)
 	}

@@ -188,6 +188,69 @@ func TestContacts_IfMatchConcurrent(t *testing.T) {
 	}
 }
 
+// Twenty writers without If-Match patch the same contact at once: every one
+// is applied on top of the others (none lost, none applied twice), so the
+// Activity Log holds twenty updates whose versions run 1→2 … 20→21.
+func TestContacts_ConcurrentPatchesAllApply(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	a := s.newTenant(t)
+	id := s.createContact(t, a.Key, map[string]any{"givenName": "Shared"})["id"].(string)
+
+	const n = 20
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	statuses := make([]int, n)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			res, err := s.send(http.MethodPatch, "/api/v1/contacts/"+id, a.Key, map[string]any{"nickname": fmt.Sprint("writer ", i)})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			statuses[i] = res.Status
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, st := range statuses {
+		if st != http.StatusOK {
+			t.Fatalf("writer %d: status %d", i, st)
+		}
+	}
+	// Applied one after another: each update's "before" is the previous
+	// one's "after", starting from none, ending at what a GET shows.
+	res := s.do(t, http.MethodGet, "/api/v1/activity?resourceId="+id+"&limit=100", a.Key, nil)
+	wantStatus(t, res, http.StatusOK)
+	next := map[any]any{} // before → after
+	for _, e := range res.JSON(t)["data"].([]any) {
+		e := e.(map[string]any)
+		if e["action"] != "contact.updated" {
+			continue
+		}
+		ch := e["changes"].(map[string]any)["nickname"].(map[string]any)
+		if _, dup := next[ch["before"]]; dup {
+			t.Fatalf("two updates applied on top of nickname %v: one was lost", ch["before"])
+		}
+		next[ch["before"]] = ch["after"]
+	}
+	if len(next) != n {
+		t.Fatalf("%d contact.updated entries for %d acknowledged PATCHes", len(next), n)
+	}
+	var cur any
+	for range n {
+		after, ok := next[cur]
+		if !ok {
+			t.Fatalf("no update applied on top of nickname %v", cur)
+		}
+		cur = after
+	}
+	if got := s.do(t, http.MethodGet, "/api/v1/contacts/"+id, a.Key, nil).Data(t)["nickname"]; got != cur {
+		t.Fatalf("nickname = %v, the last update set %v", got, cur)
+	}
+}
+
 // The conditional and idempotency headers are part of the published contract.
 func TestOpenAPI_ConditionalHeaders(t *testing.T) {
 	t.Parallel()
