@@ -127,6 +127,57 @@ func awaitRecovery(t testing.TB, s *testServer, key string, within time.Duration
 	return 0
 }
 
+// writeThroughOutages runs six writers, each calling write(w, i) for its
+// i-th request until the end, while the database is cut under them
+// (connections reset in the middle of transactions), restored, then
+// stalled (transactions hang, then hit the deadline) and restored again.
+// It returns each request's value (write's first result) and status (0: no
+// answer).
+func writeThroughOutages(t *testing.T, p *dbProxy, write func(w, i int) (value string, status int)) map[string]int {
+	var (
+		mu       sync.Mutex
+		outcomes = map[string]int{}
+		wg       sync.WaitGroup
+	)
+	stop := make(chan struct{})
+	for w := range 6 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				value, status := write(w, i)
+				mu.Lock()
+				outcomes[value] = status
+				mu.Unlock()
+			}
+		})
+	}
+	phase := func(d time.Duration) { time.Sleep(d) }
+	phase(400 * time.Millisecond)
+	p.Cut(t)
+	phase(time.Second)
+	p.Restore(t)
+	phase(400 * time.Millisecond)
+	p.Stall(t)
+	phase(1500 * time.Millisecond)
+	p.Unstall(t)
+	phase(600 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	return outcomes
+}
+
+// answered is res's status, or 0 when the request got no answer.
+func answered(res *response, err error) int {
+	if err != nil {
+		return 0
+	}
+	return res.Status
+}
+
 // With the database stalled (connections open, nothing answers) or cut,
 // every request answers 503 before its deadline, /readyz within 2 s, and
 // the same process serves again once the database is back.
@@ -196,48 +247,10 @@ func TestFaults_NothingHalfApplied(t *testing.T) {
 	s, p := newFaultServer(t, deadline)
 	a := s.newTenant(t)
 
-	type outcome struct {
-		name   string
-		status int
-	}
-	var (
-		mu       sync.Mutex
-		outcomes []outcome
-		wg       sync.WaitGroup
-	)
-	stop := make(chan struct{})
-	for w := range 6 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				name := fmt.Sprintf("w%d-%d", w, i)
-				res, err := s.send(http.MethodPost, "/api/v1/contacts", a.Key, map[string]any{"givenName": name, "tags": []string{"load"}})
-				status := 0
-				if err == nil {
-					status = res.Status
-				}
-				mu.Lock()
-				outcomes = append(outcomes, outcome{name, status})
-				mu.Unlock()
-			}
-		})
-	}
-	phase := func(d time.Duration) { time.Sleep(d) }
-	phase(400 * time.Millisecond)
-	p.Cut(t) // connections reset in the middle of transactions
-	phase(time.Second)
-	p.Restore(t)
-	phase(400 * time.Millisecond)
-	p.Stall(t) // transactions hang, then hit the deadline
-	phase(1500 * time.Millisecond)
-	p.Unstall(t)
-	phase(600 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	outcomes := writeThroughOutages(t, p, func(w, i int) (string, int) {
+		name := fmt.Sprintf("w%d-%d", w, i)
+		return name, answered(s.send(http.MethodPost, "/api/v1/contacts", a.Key, map[string]any{"givenName": name, "tags": []string{"load"}}))
+	})
 
 	present := map[string]bool{}
 	for offset := 0; ; offset += 100 {
@@ -256,15 +269,15 @@ func TestFaults_NothingHalfApplied(t *testing.T) {
 		}
 	}
 	counts := map[int]int{}
-	for _, o := range outcomes {
-		counts[o.status]++
+	for name, st := range outcomes {
+		counts[st]++
 		switch {
-		case o.status == http.StatusCreated && !present[o.name]:
-			t.Errorf("%s was acknowledged but is missing", o.name)
-		case o.status != http.StatusCreated && present[o.name]:
-			t.Errorf("%s failed with %d but was stored", o.name, o.status)
-		case o.status != http.StatusCreated && o.status != http.StatusServiceUnavailable:
-			t.Errorf("%s: status %d, want 201 or 503", o.name, o.status)
+		case st == http.StatusCreated && !present[name]:
+			t.Errorf("%s was acknowledged but is missing", name)
+		case st != http.StatusCreated && present[name]:
+			t.Errorf("%s failed with %d but was stored", name, st)
+		case st != http.StatusCreated && st != http.StatusServiceUnavailable:
+			t.Errorf("%s: status %d, want 201 or 503", name, st)
 		}
 	}
 	t.Logf("writes by status: %v", counts)
@@ -299,52 +312,14 @@ func TestFaults_UpdatesNeverHalfApplied(t *testing.T) {
 	s, p := newFaultServer(t, deadline)
 	a := s.newTenant(t)
 
-	type outcome struct {
-		contact, value string
-		status         int
-	}
-	var (
-		mu       sync.Mutex
-		outcomes []outcome
-		wg       sync.WaitGroup
-	)
 	ids := make([]string, 6)
 	for w := range ids {
 		ids[w] = s.createContact(t, a.Key, map[string]any{"givenName": fmt.Sprintf("u%d", w)})["id"].(string)
 	}
-	stop := make(chan struct{})
-	for w, id := range ids {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				value := fmt.Sprintf("w%d-%d", w, i)
-				res, err := s.send(http.MethodPatch, "/api/v1/contacts/"+id, a.Key, map[string]any{"jobTitle": value})
-				status := 0
-				if err == nil {
-					status = res.Status
-				}
-				mu.Lock()
-				outcomes = append(outcomes, outcome{id, value, status})
-				mu.Unlock()
-			}
-		})
-	}
-	phase := func(d time.Duration) { time.Sleep(d) }
-	phase(400 * time.Millisecond)
-	p.Cut(t)
-	phase(time.Second)
-	p.Restore(t)
-	phase(400 * time.Millisecond)
-	p.Stall(t)
-	phase(1500 * time.Millisecond)
-	p.Unstall(t)
-	phase(600 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	outcomes := writeThroughOutages(t, p, func(w, i int) (string, int) {
+		value := fmt.Sprintf("w%d-%d", w, i)
+		return value, answered(s.send(http.MethodPatch, "/api/v1/contacts/"+ids[w], a.Key, map[string]any{"jobTitle": value}))
+	})
 
 	db, err := sql.Open("pgx", s.DSN)
 	if err != nil {
@@ -368,19 +343,23 @@ func TestFaults_UpdatesNeverHalfApplied(t *testing.T) {
 	}
 	rows.Close()
 	counts := map[int]int{}
-	applied := map[string]int{}
-	for _, o := range outcomes {
-		counts[o.status]++
+	applied := map[string]int{} // contact id → acknowledged updates
+	for value, st := range outcomes {
+		counts[st]++
 		switch {
-		case o.status == http.StatusOK && logged[o.value] != 1:
-			t.Errorf("%s was acknowledged but logged %d times", o.value, logged[o.value])
-		case o.status != http.StatusOK && logged[o.value] != 0:
-			t.Errorf("%s failed with %d but was applied", o.value, o.status)
-		case o.status != http.StatusOK && o.status != http.StatusServiceUnavailable:
-			t.Errorf("%s: status %d, want 200 or 503", o.value, o.status)
+		case st == http.StatusOK && logged[value] != 1:
+			t.Errorf("%s was acknowledged but logged %d times", value, logged[value])
+		case st != http.StatusOK && logged[value] != 0:
+			t.Errorf("%s failed with %d but was applied", value, st)
+		case st != http.StatusOK && st != http.StatusServiceUnavailable:
+			t.Errorf("%s: status %d, want 200 or 503", value, st)
 		}
-		if o.status == http.StatusOK {
-			applied[o.contact]++
+		if st == http.StatusOK {
+			var w int
+			if _, err := fmt.Sscanf(value, "w%d-", &w); err != nil {
+				t.Fatal(err)
+			}
+			applied[ids[w]]++
 		}
 	}
 	t.Logf("updates by status: %v", counts)
