@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/remy-crm/remy/api"
+	"github.com/remy-crm/remy/repo"
 )
 
 // dbProxy is an in-process toxiproxy between one test's server and its
@@ -444,5 +445,52 @@ func TestFaults_ClientCancelCancelsQuery(t *testing.T) {
 	}
 	if got := s.do(t, http.MethodGet, "/api/v1/contacts/"+c["id"].(string), a.Key, nil).Data(t)["givenName"]; got != "Locked" {
 		t.Fatalf("givenName = %v after a cancelled PATCH", got)
+	}
+}
+
+// A migration that changes a column's type under the prepared statements of
+// running connections ("cached plan must not change result type") costs at
+// most one 503 per pooled connection, never a 500, and the writes work
+// again once each connection has met it.
+func TestFaults_SchemaChangeUnderPreparedStatements(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	a := s.newTenant(t)
+	id := s.createContact(t, a.Key, map[string]any{"givenName": "Before"})["id"].(string)
+	// Prepare the statements on several pooled connections.
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			s.send(http.MethodPatch, "/api/v1/contacts/"+id, a.Key, map[string]any{"jobTitle": fmt.Sprint("warm ", i)})
+		})
+	}
+	wg.Wait()
+	db, err := sql.Open("pgx", s.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`ALTER TABLE contacts ALTER COLUMN job_title TYPE varchar(500)`); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[int]int{}
+	for i := range 40 {
+		res := s.do(t, http.MethodPatch, "/api/v1/contacts/"+id, a.Key, map[string]any{"jobTitle": fmt.Sprint("after ", i)})
+		counts[res.Status]++
+		switch {
+		case res.Status == http.StatusServiceUnavailable && res.Header.Get("Retry-After") != "":
+		case res.Status != http.StatusOK:
+			t.Fatalf("PATCH after the migration: %d %s", res.Status, res.Body)
+		}
+		if i >= 40-repo.PoolSize() && res.Status != http.StatusOK {
+			t.Fatalf("still failing after %d requests: %v", i, counts)
+		}
+	}
+	t.Logf("PATCHes after the migration, by status: %v", counts)
+	if counts[http.StatusServiceUnavailable] > repo.PoolSize() {
+		t.Fatalf("%d 503s for a pool of %d", counts[http.StatusServiceUnavailable], repo.PoolSize())
+	}
+	if got := s.do(t, http.MethodGet, "/api/v1/contacts/"+id, a.Key, nil).Data(t)["jobTitle"]; got != "after 39" {
+		t.Fatalf("jobTitle = %v", got)
 	}
 }
