@@ -119,6 +119,7 @@ const (
 	pgUniqueViolation     = "23505"
 	pgForeignKeyViolation = "23503"
 	pgCheckViolation      = "23514"
+	pgFeatureNotSupported = "0A000"
 )
 
 // Constraints whose violation is the client's doing, and the field to blame.
@@ -170,6 +171,13 @@ func interpretError(err error) error {
 			return fmt.Errorf("%w: %s", model.ErrConflict, pgErr.ConstraintName)
 		case "57P01", "57P02", "57P03", "53300": // admin shutdown, crash, cannot connect now, too many connections
 			return fmt.Errorf("%w: %s", model.ErrUnavailable, pgErr.Code)
+		case pgFeatureNotSupported:
+			if strings.Contains(pgErr.Message, "cached plan must not change result type") {
+				// A migration changed a table under a prepared statement of
+				// a running connection: nothing ran, and a retry will
+				// prepare it afresh (pgx forgets it; see pipeline).
+				return fmt.Errorf("%w: %s", model.ErrUnavailable, pgErr.Message)
+			}
 		}
 		return err
 	}

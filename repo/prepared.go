@@ -97,19 +97,13 @@ func pipeline(ctx context.Context, conn *pgx.Conn, stmts ...statement) error {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == pgFeatureNotSupported {
-		// "cached plan must not change result type": a migration changed a
-		// table under a prepared statement. The connection goes, and its
-		// statements with it; nothing was written, and the client's retry
-		// runs on another connection, which prepares them afresh.
+		// A migration changed a table under a prepared statement (see
+		// interpretError). The connection goes, and its statements with it;
+		// the client's retry runs on another, which prepares them afresh.
 		_ = conn.Close(ctx)
-		return fmt.Errorf("%w: %v", model.ErrUnavailable, err)
 	}
 	return err
 }
-
-// pgFeatureNotSupported is the code of, among others, a prepared
-// statement whose result type a schema change altered.
-const pgFeatureNotSupported = "0A000"
 
 // statementName names the prepared statement of sql on every connection:
 // a digest, since Postgres cuts names at 63 bytes.
