@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -43,8 +44,15 @@ const readContactSQL = `SELECT id, account_id, given_name, family_name, nickname
 
 // updateContactSQL writes every patchable column of a contact still at the
 // version read ($19), with a new version, and its contact.updated entry; no
-// row when another write got there first.
-const updateContactSQL = `WITH c AS (
+// row when another write got there first. It returns the endpoints that want
+// the event; updateContactQuietSQL, for when none did at the read, skips
+// the lookup.
+var (
+	updateContactSQL      = fmt.Sprintf(updateContactTemplate, endpointsWanting)
+	updateContactQuietSQL = fmt.Sprintf(updateContactTemplate, "'{}'::uuid[]")
+)
+
+const updateContactTemplate = `WITH c AS (
 	UPDATE contacts SET given_name = $4, family_name = $5, nickname = $6, company = $7, job_title = $8,
 		emails = $9, phones = $10, birthday = $11, tags = $12, introduced_by_id = $13,
 		version = version + 1, updated_at = clock_timestamp()
@@ -55,7 +63,7 @@ const updateContactSQL = `WITH c AS (
 	SELECT $1, $2, 'contact', $3, $14, $15, $16, $17, $18 FROM c
 	RETURNING id, created_at
 )
-SELECT c.version, c.updated_at, a.id, a.created_at, ` + endpointsWanting + `
+SELECT c.version, c.updated_at, a.id, a.created_at, %s
 FROM c, a`
 
 // create is Create outside a Store.InTx, in two round trips: BEGIN with
@@ -139,7 +147,7 @@ func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid
 			return err // nothing written: the deferred ROLLBACK ends it
 		}
 		var endpoints []uuid.UUID
-		write := statement{sql: updateContactSQL, args: []any{
+		write := statement{sql: updateContactQuietSQL, args: []any{
 			pgUUID(actor.AccountID), a.Action, pgUUID(id), c.GivenName, c.FamilyName, c.Nickname, c.Company, c.JobTitle,
 			c.Emails, c.Phones, pgDateOrNull(c.Birthday), c.Tags, pgUUIDOrNull(c.IntroducedByID),
 			a.AuthMethod, pgUUIDOrNull(a.APIKeyID), a.IP, a.UserAgent, a.Changes, c.Version,
@@ -149,6 +157,7 @@ func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid
 		// the two were concurrent, and this is one order of them.)
 		send := []statement{write, commit}
 		if hooks {
+			write.sql = updateContactSQL
 			if err := pipeline(ctx, conn, write); err != nil {
 				if errors.Is(err, pgx.ErrNoRows) {
 					overtaken = true
