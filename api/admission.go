@@ -1,6 +1,10 @@
 package api
 
-import "github.com/danielgtaylor/huma/v2"
+import (
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+)
 
 // admission lets at most as many API operations run at once as the
 // database pool has connections, and queues the rest in arrival order.
@@ -11,9 +15,10 @@ import "github.com/danielgtaylor/huma/v2"
 // p50 and 2–2.7× the bare server's; with this queue, 1.0–1.1×. A waiting
 // request gives up at its deadline with the same 503 as a stalled database.
 // Exports stream for seconds and have their own slots, so they do not queue
-// here.
+// here; nor do /healthz and /readyz, which must answer within their own
+// limits precisely when the database is stalled and the queue full.
 func (s *server) admission(ctx huma.Context, next func(huma.Context)) {
-	if s.admitted == nil || ctx.Operation().Path == exportPath {
+	if path := ctx.Operation().Path; s.admitted == nil || path == exportPath || !strings.HasPrefix(path, "/api/") {
 		next(ctx)
 		return
 	}

@@ -499,3 +499,43 @@ func TestFaults_SchemaChangeUnderPreparedStatements(t *testing.T) {
 		t.Fatalf("jobTitle = %v", got)
 	}
 }
+
+// With the database stalled and more requests in flight than the pool has
+// connections (the rest queue for it), every one still answers 503 with
+// Retry-After by its deadline, while /healthz answers at once and /readyz
+// within its own limit: probes never wait in the queue.
+func TestFaults_ProbesDoNotQueueBehindStalledRequests(t *testing.T) {
+	t.Parallel()
+	const deadline = 3 * time.Second
+	s, p := newFaultServer(t, deadline)
+	a := s.newTenant(t)
+	wantStatus(t, s.do(t, http.MethodGet, "/api/v1/contacts", a.Key, nil), http.StatusOK)
+	p.Stall(t)
+	n := 2 * repo.PoolSize()
+	results := make(chan time.Duration, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			res, took := timed(t, s, http.MethodGet, "/api/v1/contacts", a.Key, nil)
+			want503(t, res, took, deadline)
+			results <- took
+		})
+	}
+	time.Sleep(300 * time.Millisecond) // all n in flight: a pool's worth stalled, the rest queued
+	res, took := timed(t, s, http.MethodGet, "/healthz", "", nil)
+	wantStatus(t, res, http.StatusOK)
+	if took > 200*time.Millisecond {
+		t.Errorf("/healthz took %v behind %d stalled requests", took, n)
+	}
+	res, took = timed(t, s, http.MethodGet, "/readyz", "", nil)
+	want503Message(t, res, took, 2*time.Second, "Database unreachable")
+	wg.Wait()
+	close(results)
+	var slowest time.Duration
+	for d := range results {
+		slowest = max(slowest, d)
+	}
+	t.Logf("/readyz %v; slowest of %d stalled requests %v", took.Round(time.Millisecond), n, slowest.Round(time.Millisecond))
+	p.Unstall(t)
+	awaitRecovery(t, s, a.Key, 10*time.Second)
+}
