@@ -46,20 +46,23 @@ func (r *ContactRepo) Create(ctx context.Context, actor model.Actor, c *model.Co
 func (r *ContactRepo) Get(ctx context.Context, accountID, id uuid.UUID) (*model.Contact, error) {
 	c := new(model.Contact)
 	err := withPgx(ctx, r.db, func(conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, getContactSQL, pgx.QueryExecModeCacheStatement, pgUUID(accountID), pgUUID(id)).Scan(
-			&c.ID, &c.AccountID, &c.GivenName, &c.FamilyName, &c.Nickname, &c.Company, &c.JobTitle,
-			&c.Emails, &c.Phones, &c.Birthday, &c.Tags, &c.IntroducedByID, &c.Version, &c.CreatedAt, &c.UpdatedAt)
+		return conn.QueryRow(ctx, getContactSQL, pgx.QueryExecModeCacheStatement, pgUUID(accountID), pgUUID(id)).Scan(contactColumns(c)...)
 	})
 	if err != nil {
 		return nil, interpretError(err)
 	}
-	// As bun hands them over, whatever the process's time zone.
-	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return c, nil
 }
 
+// contactColumns are where the columns of getContactSQL (and of
+// readContactSQL, which begins like it) go.
+func contactColumns(c *model.Contact, more ...any) []any {
+	return append([]any{&c.ID, &c.AccountID, &c.GivenName, &c.FamilyName, &c.Nickname, &c.Company, &c.JobTitle,
+		&c.Emails, &c.Phones, &c.Birthday, &c.Tags, &c.IntroducedByID, &c.Version, &c.CreatedAt, &c.UpdatedAt}, more...)
+}
+
 // getContactSQL is getOwned[model.Contact]'s query with placeholders; the
-// columns are model.Contact's, in Get's Scan order.
+// columns are model.Contact's, in contactColumns' order.
 const getContactSQL = `SELECT id, account_id, given_name, family_name, nickname, company, job_title,
 	emails, phones, birthday, tags, introduced_by_id, version, created_at, updated_at
 	FROM contacts WHERE account_id = $1 AND id = $2`
@@ -181,8 +184,9 @@ func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.Con
 }
 
 // Update applies a partial update and logs contact.updated with the changed
-// fields, in one transaction. The row is locked first, so the precondition
-// check and the write are one atomic step.
+// fields, in one transaction. The write applies only to the version the
+// precondition was checked against, so the check and the write are one
+// atomic step.
 func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact]) (*model.Contact, error) {
 	if !inCallerTx(ctx) {
 		return r.update(ctx, actor, id, patch, check)

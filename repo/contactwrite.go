@@ -75,15 +75,12 @@ func (r *ContactRepo) create(ctx context.Context, actor model.Actor, c *model.Co
 		defer rollbackOpen(ctx, conn)
 		var endpoints []uuid.UUID
 		var xid int64
-		err := pipeline(ctx, conn, begin, statement{sql: createContactSQL, args: []any{
-			pgUUID(c.AccountID), a.Action, c.GivenName, c.FamilyName, c.Nickname, c.Company, c.JobTitle,
-			c.Emails, c.Phones, pgDateOrNull(c.Birthday), c.Tags, pgUUIDOrNull(c.IntroducedByID),
-			a.AuthMethod, pgUUIDOrNull(a.APIKeyID), a.IP, a.UserAgent,
-		}, dest: []any{&c.ID, &c.Version, &c.CreatedAt, &c.UpdatedAt, &a.ID, &a.CreatedAt, &endpoints, &xid}})
+		args := append([]any{pgUUID(c.AccountID), a.Action}, patchable(c)...)
+		args = append(args, a.AuthMethod, pgUUIDOrNull(a.APIKeyID), a.IP, a.UserAgent)
+		err := pipeline(ctx, conn, begin, statement{sql: createContactSQL, args: args, dest: []any{&c.ID, &c.Version, &c.CreatedAt, &c.UpdatedAt, &a.ID, &a.CreatedAt, &endpoints, &xid}})
 		if err != nil {
 			return err
 		}
-		c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 		a.ResourceID = c.ID
 		if err := r.ev.deliver(ctx, connTx{conn}, a, endpoints, c); err != nil {
 			return err
@@ -93,6 +90,13 @@ func (r *ContactRepo) create(ctx context.Context, actor model.Actor, c *model.Co
 		}
 		return commitResolved(ctx, r.db, xid, func() error { return pipeline(ctx, conn, commit) })
 	})
+}
+
+// patchable is the arguments of the columns a contact's writes set, in the
+// order of createContactSQL's and updateContactTemplate's lists.
+func patchable(c *model.Contact) []any {
+	return []any{c.GivenName, c.FamilyName, c.Nickname, c.Company, c.JobTitle,
+		c.Emails, c.Phones, pgDateOrNull(c.Birthday), c.Tags, pgUUIDOrNull(c.IntroducedByID)}
 }
 
 // errOvertaken is updateOnce's answer when another write changed the
@@ -130,14 +134,11 @@ func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid
 		defer rollbackOpen(ctx, conn)
 		var xid int64
 		var hooks bool
-		err := pipeline(ctx, conn, begin, statement{sql: read, args: []any{pgUUID(actor.AccountID), pgUUID(id), a.Action}, dest: []any{
-			&c.ID, &c.AccountID, &c.GivenName, &c.FamilyName, &c.Nickname, &c.Company, &c.JobTitle,
-			&c.Emails, &c.Phones, &c.Birthday, &c.Tags, &c.IntroducedByID, &c.Version, &c.CreatedAt, &c.UpdatedAt, &xid, &hooks,
-		}})
+		err := pipeline(ctx, conn, begin, statement{sql: read, args: []any{pgUUID(actor.AccountID), pgUUID(id), a.Action},
+			dest: contactColumns(c, &xid, &hooks)})
 		if err != nil {
 			return err
 		}
-		c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 		if check != nil {
 			if err := check(c); err != nil {
 				return err
@@ -147,11 +148,9 @@ func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid
 			return err // nothing written: the deferred ROLLBACK ends it
 		}
 		var endpoints []uuid.UUID
-		write := statement{sql: updateContactQuietSQL, args: []any{
-			pgUUID(actor.AccountID), a.Action, pgUUID(id), c.GivenName, c.FamilyName, c.Nickname, c.Company, c.JobTitle,
-			c.Emails, c.Phones, pgDateOrNull(c.Birthday), c.Tags, pgUUIDOrNull(c.IntroducedByID),
-			a.AuthMethod, pgUUIDOrNull(a.APIKeyID), a.IP, a.UserAgent, a.Changes, c.Version,
-		}, dest: []any{&c.Version, &c.UpdatedAt, &a.ID, &a.CreatedAt, &endpoints}}
+		args := append([]any{pgUUID(actor.AccountID), a.Action, pgUUID(id)}, patchable(c)...)
+		args = append(args, a.AuthMethod, pgUUIDOrNull(a.APIKeyID), a.IP, a.UserAgent, a.Changes, c.Version)
+		write := statement{sql: updateContactQuietSQL, args: args, dest: []any{&c.Version, &c.UpdatedAt, &a.ID, &a.CreatedAt, &endpoints}}
 		// No endpoint wanted the event when the row was read: the write
 		// and COMMIT travel together. (One created since gets no delivery:
 		// the two were concurrent, and this is one order of them.)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -48,7 +49,16 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 			cfg.RuntimeParams[name] = fmt.Sprintf("%dms", d.Milliseconds())
 		}
 	}
-	sqldb := stdlib.OpenDB(*cfg)
+	// timestamptz values arrive in UTC, as the API shows them, whatever the
+	// process's time zone (pgx's default is time.Local).
+	utc := stdlib.OptionAfterConnect(func(_ context.Context, conn *pgx.Conn) error {
+		conn.TypeMap().RegisterType(&pgtype.Type{
+			Name: "timestamptz", OID: pgtype.TimestamptzOID,
+			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+		})
+		return nil
+	})
+	sqldb := stdlib.OpenDB(*cfg, utc)
 	n := PoolSize()
 	sqldb.SetMaxOpenConns(n)
 	sqldb.SetMaxIdleConns(n)
@@ -252,7 +262,7 @@ func runTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.
 func commitResolved(ctx context.Context, db *bun.DB, xid int64, commit func() error) error {
 	err := commit()
 	var pgErr *pgconn.PgError
-	if err == nil || errors.As(err, &pgErr) || errors.Is(err, sql.ErrTxDone) || errors.Is(err, pgx.ErrTxClosed) {
+	if err == nil || errors.As(err, &pgErr) || errors.Is(err, sql.ErrTxDone) {
 		return err // Postgres answered (or COMMIT was never sent)
 	}
 	if commitTookEffect(ctx, db, xid) {
