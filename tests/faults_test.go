@@ -128,6 +128,18 @@ func awaitRecovery(t testing.TB, s *testServer, key string, within time.Duration
 	return 0
 }
 
+// openDB is a pool of the test's own on the server's database, outside the
+// server's pool, closed when the test ends.
+func (s *testServer) openDB(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", s.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // writeThroughOutages runs six writers, each calling write(w, i) for its
 // i-th request until the end, while the database is cut under them
 // (connections reset in the middle of transactions), restored, then
@@ -289,11 +301,7 @@ func TestFaults_NothingHalfApplied(t *testing.T) {
 		t.Fatalf("%d contacts listed, %d acknowledged", len(present), counts[http.StatusCreated])
 	}
 	// The change and its Activity Log entry commit together.
-	db, err := sql.Open("pgx", s.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := s.openDB(t)
 	var entries int
 	if err := db.QueryRow(`SELECT count(*) FROM activity_log WHERE action = 'contact.created'`).Scan(&entries); err != nil {
 		t.Fatal(err)
@@ -322,11 +330,7 @@ func TestFaults_UpdatesNeverHalfApplied(t *testing.T) {
 		return value, answered(s.send(http.MethodPatch, "/api/v1/contacts/"+ids[w], a.Key, map[string]any{"jobTitle": value}))
 	})
 
-	db, err := sql.Open("pgx", s.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := s.openDB(t)
 	logged := map[string]int{} // jobTitle value → contact.updated entries setting it
 	rows, err := db.Query(`SELECT changes->'jobTitle'->>'after' FROM activity_log WHERE action = 'contact.updated'`)
 	if err != nil {
@@ -387,11 +391,7 @@ func TestFaults_ClientCancelCancelsQuery(t *testing.T) {
 	c := s.createContact(t, a.Key, map[string]any{"givenName": "Locked"})
 
 	// Another session holds the contact's row lock, so the PATCH waits.
-	db, err := sql.Open("pgx", s.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := s.openDB(t)
 	tx, err := db.Begin()
 	if err != nil {
 		t.Fatal(err)
@@ -465,11 +465,7 @@ func TestFaults_SchemaChangeUnderPreparedStatements(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	db, err := sql.Open("pgx", s.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := s.openDB(t)
 	if _, err := db.Exec(`ALTER TABLE contacts ALTER COLUMN job_title TYPE varchar(500)`); err != nil {
 		t.Fatal(err)
 	}
@@ -512,11 +508,7 @@ func TestFaults_ProbesDoNotQueueBehindStuckRequests(t *testing.T) {
 	a := s.newTenant(t)
 	wantStatus(t, s.do(t, http.MethodGet, "/api/v1/contacts", a.Key, nil), http.StatusOK) // the key is cached
 
-	db, err := sql.Open("pgx", s.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := s.openDB(t)
 	tx, err := db.Begin()
 	if err != nil {
 		t.Fatal(err)
