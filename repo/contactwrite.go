@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -43,8 +44,10 @@ const readContactSQL = `SELECT id, account_id, given_name, family_name, nickname
 	FROM contacts WHERE account_id = $1 AND id = $2`
 
 // updateContactSQL writes every patchable column of a contact still at the
-// version read ($19), with a new version, and its contact.updated entry; no
-// row when another write got there first. It returns the endpoints that want
+// version read ($19), with a new version, and its contact.updated entry
+// (id $20, given by the caller, and created when the contact was updated,
+// so that a write whose answer was lost can be found, and its result told,
+// from the entry alone); no row when another write got there first. It returns the endpoints that want
 // the event; updateContactQuietSQL, for when none did at the read, skips
 // the lookup.
 var (
@@ -59,11 +62,11 @@ const updateContactTemplate = `WITH c AS (
 	WHERE account_id = $1 AND id = $3 AND version = $19
 	RETURNING version, updated_at
 ), a AS (
-	INSERT INTO activity_log (account_id, action, resource_type, resource_id, auth_method, api_key_id, ip, user_agent, changes)
-	SELECT $1, $2, 'contact', $3, $14, $15, $16, $17, $18 FROM c
-	RETURNING id, created_at
+	INSERT INTO activity_log (id, account_id, action, resource_type, resource_id, auth_method, api_key_id, ip, user_agent, changes, created_at)
+	SELECT $20, $1, $2, 'contact', $3, $14, $15, $16, $17, $18, c.updated_at FROM c
+	RETURNING id
 )
-SELECT c.version, c.updated_at, a.id, a.created_at, %s
+SELECT c.version, c.updated_at, %s
 FROM c, a`
 
 // create is Create outside a Store.InTx, in two round trips: BEGIN with
@@ -125,6 +128,8 @@ func (r *ContactRepo) update(ctx context.Context, actor model.Actor, id uuid.UUI
 func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact], lock bool) (*model.Contact, error) {
 	c := new(model.Contact)
 	a := model.NewActivity(actor, model.ActionContactUpdated, model.ResourceContact, id, nil)
+	a.ID = uuid.New()
+	var readVersion int64
 	read := readContactSQL
 	if lock {
 		read += " FOR UPDATE"
@@ -149,8 +154,9 @@ func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid
 		}
 		var endpoints []uuid.UUID
 		args := append([]any{pgUUID(actor.AccountID), a.Action, pgUUID(id)}, patchable(c)...)
-		args = append(args, a.AuthMethod, pgUUIDOrNull(a.APIKeyID), a.IP, a.UserAgent, a.Changes, c.Version)
-		write := statement{sql: updateContactQuietSQL, args: args, dest: []any{&c.Version, &c.UpdatedAt, &a.ID, &a.CreatedAt, &endpoints}}
+		args = append(args, a.AuthMethod, pgUUIDOrNull(a.APIKeyID), a.IP, a.UserAgent, a.Changes, c.Version, pgUUID(a.ID))
+		readVersion = c.Version
+		write := statement{sql: updateContactQuietSQL, args: args, dest: []any{&c.Version, &c.UpdatedAt, &endpoints}}
 		// No endpoint wanted the event when the row was read: the write
 		// and COMMIT travel together. (One created since gets no delivery:
 		// the two were concurrent, and this is one order of them.)
@@ -186,9 +192,30 @@ func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid
 		return nil, err
 	case overtaken:
 		return nil, errOvertaken
-	case len(a.Changes) > 0 && a.ID == uuid.Nil:
+	case len(a.Changes) > 0 && c.Version == readVersion:
 		// Committed, but the answer carrying the new version was lost.
-		return r.Get(ctx, actor.AccountID, id)
+		return r.lostUpdate(ctx, c, a.ID)
 	}
+	return c, nil
+}
+
+// lostUpdate tells the result of an update whose transaction committed but
+// whose answer was lost, from its Activity Log entry: there, the update was
+// applied, at the entry's time, one version on from the one read (c, with
+// the patch applied); missing, the transaction committed without it (another
+// write got there first).
+func (r *ContactRepo) lostUpdate(ctx context.Context, c *model.Contact, entryID uuid.UUID) (*model.Contact, error) {
+	var err error
+	askUntilAnswered(ctx, func(ctx context.Context) bool {
+		err = r.db.NewRaw("SELECT created_at FROM activity_log WHERE id = ?", entryID).Scan(ctx, &c.UpdatedAt)
+		return err == nil || errors.Is(err, sql.ErrNoRows)
+	})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, errOvertaken
+	case err != nil:
+		return nil, err
+	}
+	c.Version++
 	return c, nil
 }

@@ -287,21 +287,34 @@ func noteXID(ctx context.Context) *int64 {
 // committed, retrying while the database is unreachable or the transaction
 // is still finishing.
 func commitTookEffect(ctx context.Context, db *bun.DB, xid int64) bool {
+	committed := false
+	askUntilAnswered(ctx, func(ctx context.Context) bool {
+		var status sql.NullString
+		err := db.NewRaw("SELECT txid_status(?)", xid).Scan(ctx, &status)
+		if err != nil || status.String == "in progress" {
+			return false
+		}
+		committed = status.String == "committed"
+		return true
+	})
+	return committed
+}
+
+// askUntilAnswered asks a question about a write whose answer was lost,
+// every 50 ms until ask reports it has its answer, for as long as the
+// request's deadline allows but at least commitCheckWindow, even if that
+// deadline has passed.
+func askUntilAnswered(ctx context.Context, ask func(context.Context) bool) {
 	deadline := time.Now().Add(commitCheckWindow)
 	if d, ok := ctx.Deadline(); ok && d.After(deadline) {
 		deadline = d
 	}
-	checkCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	askCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
-	for {
-		var status sql.NullString
-		err := db.NewRaw("SELECT txid_status(?)", xid).Scan(checkCtx, &status)
-		if err == nil && status.String != "in progress" {
-			return status.String == "committed"
-		}
+	for !ask(askCtx) {
 		select {
-		case <-checkCtx.Done():
-			return false
+		case <-askCtx.Done():
+			return
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
