@@ -229,12 +229,16 @@ var (
 		Schema: &huma.Schema{Type: huma.TypeString, Examples: []any{`"default";r=19;t=1`}}}
 	headerRetryAfter = &huma.Param{Description: "Seconds to wait before retrying.",
 		Schema: &huma.Schema{Type: huma.TypeInteger, Minimum: ptr(1.0), Examples: []any{3}}}
-	headerWWWAuthenticate = &huma.Param{Description: "The scheme to authenticate with: Bearer.",
-		Schema: &huma.Schema{Type: huma.TypeString, Enum: []any{"Bearer"}}}
-	headerNoSniff = &huma.Param{Description: "Always nosniff: browsers must not guess another content type.",
-		Schema: &huma.Schema{Type: huma.TypeString, Enum: []any{"nosniff"}}}
-	headerNoStore = &huma.Param{Description: "Always no-store under /api: address books are personal, so no shared or browser cache keeps them.",
-		Schema: &huma.Schema{Type: huma.TypeString, Enum: []any{"no-store"}}}
+	// The next three are strings with examples, not enums: a proxy may add
+	// a directive (Cache-Control: no-store, private) and RFC 6750 allows
+	// parameters (Bearer error="invalid_token"), and a client that
+	// validated an enum would refuse a good response.
+	headerWWWAuthenticate = &huma.Param{Description: "The scheme to authenticate with: Bearer (RFC 6750). The server sends `Bearer`; parameters such as `error=\"invalid_token\"` may follow it.",
+		Schema: &huma.Schema{Type: huma.TypeString, Examples: []any{"Bearer"}}}
+	headerNoSniff = &huma.Param{Description: "The server sends nosniff: browsers must not guess another content type.",
+		Schema: &huma.Schema{Type: huma.TypeString, Examples: []any{"nosniff"}}}
+	headerNoStore = &huma.Param{Description: "The server sends no-store under /api: address books are personal, so no shared or browser cache keeps them. A proxy may add directives (such as private).",
+		Schema: &huma.Schema{Type: huma.TypeString, Examples: []any{"no-store"}}}
 	headerAllow = &huma.Param{Description: "The methods this path does have.",
 		Schema: &huma.Schema{Type: huma.TypeString, Examples: []any{"GET, POST"}}}
 )

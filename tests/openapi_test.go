@@ -69,7 +69,7 @@ func TestOpenAPI_Document(t *testing.T) {
 			} `json:"responses"`
 		} `json:"paths"`
 	}
-	if err := json.Unmarshal(res.Body, &doc); err != nil {
+	if err := json.Unmarshal(inlineRefs(t, res.Body), &doc); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(doc.OpenAPI, "3.1") {

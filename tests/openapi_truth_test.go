@@ -22,7 +22,7 @@ func servedDocument(t *testing.T, s *testServer) jsonDoc {
 	res := s.do(t, http.MethodGet, "/openapi.json", "", nil)
 	wantStatus(t, res, http.StatusOK)
 	var doc jsonDoc
-	if err := json.Unmarshal(res.Body, &doc); err != nil {
+	if err := json.Unmarshal(inlineRefs(t, res.Body), &doc); err != nil {
 		t.Fatal(err)
 	}
 	return doc

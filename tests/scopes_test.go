@@ -195,7 +195,7 @@ func TestScopes_OpenAPI(t *testing.T) {
 			} `json:"securitySchemes"`
 		} `json:"components"`
 	}
-	if err := json.Unmarshal(res.Body, &doc); err != nil {
+	if err := json.Unmarshal(inlineRefs(t, res.Body), &doc); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]model.Scope{}
