@@ -127,6 +127,10 @@ func flatten(details []*huma.ErrorDetail) *ValidationDetails {
 			loc += "." + m[1]
 			msg = "Required"
 		}
+		// A null where the schema has no null: said as the model says it.
+		if d.Value == nil && strings.HasPrefix(msg, "expected ") && strings.HasPrefix(loc, "body.") {
+			msg = "Must not be null"
+		}
 		// An unknown property is a problem of the object that holds it.
 		if msg == "unexpected property" {
 			name := loc[strings.LastIndexAny(loc, ".")+1:]

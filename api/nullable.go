@@ -15,7 +15,8 @@ import (
 
 // Nullable is a request field that can be absent, null or a value: what a
 // partial update needs and Huma does not provide. Its schema is T's, marked
-// nullable, so the validation tags on the field apply to the value.
+// nullable, so the validation tags on the field apply to the value; a field
+// tagged nullable:"false" may be absent or a value, never null.
 type Nullable[T any] struct {
 	Sent  bool
 	Null  bool

@@ -36,12 +36,13 @@ type WebhookCreateInput struct {
 }
 
 // WebhookUpdateInput is the body of PATCH: absent fields are unchanged;
-// none may be null.
+// none may be null (nullable:"false" says so in the schema, and a null gets
+// a 422 "Must not be null").
 type WebhookUpdateInput struct {
-	URL         Nullable[string]   `json:"url,omitempty" minLength:"1" maxLength:"2048" doc:"Absolute https:// URL of a public address." example:"https://example.com/remy-webhooks"`
-	Events      Nullable[[]string] `json:"events,omitempty" minItems:"1" enum:"contact.created,contact.updated,contact.deleted,note.created,note.updated,note.deleted,*" doc:"Event types to deliver, or \"*\" for all."`
-	Description Nullable[string]   `json:"description,omitempty" maxLength:"500" doc:"Free text to recognise the endpoint by."`
-	Enabled     Nullable[bool]     `json:"enabled,omitempty" doc:"false stops new deliveries; true re-enables the endpoint and clears disabledReason and its failure count."`
+	URL         Nullable[string]   `json:"url,omitempty" nullable:"false" minLength:"1" maxLength:"2048" doc:"Absolute https:// URL of a public address." example:"https://example.com/remy-webhooks"`
+	Events      Nullable[[]string] `json:"events,omitempty" nullable:"false" minItems:"1" enum:"contact.created,contact.updated,contact.deleted,note.created,note.updated,note.deleted,*" doc:"Event types to deliver, or \"*\" for all."`
+	Description Nullable[string]   `json:"description,omitempty" nullable:"false" maxLength:"500" doc:"Free text to recognise the endpoint by."`
+	Enabled     Nullable[bool]     `json:"enabled,omitempty" nullable:"false" doc:"false stops new deliveries; true re-enables the endpoint and clears disabledReason and its failure count."`
 }
 
 // WebhookIDParam is the {id} of an endpoint URL.
