@@ -173,6 +173,10 @@ func (r *WebhookRepo) RotateSecret(ctx context.Context, actor model.Actor, id uu
 
 // Ping queues a webhook.ping event for one endpoint, whatever its event
 // filter, and returns its delivery. The object is the endpoint itself.
+// A ping is one attempt, made at once like a manual retry: it has no
+// schedule, so its next_attempt_at is NULL, not the column's default (with
+// that, the worker took the attempt for a manual retry within a running
+// schedule and left the delivery pending, due in the past, forever).
 func (r *WebhookRepo) Ping(ctx context.Context, accountID, id uuid.UUID) (*model.Delivery, error) {
 	var d *model.Delivery
 	err := inTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
@@ -188,7 +192,7 @@ func (r *WebhookRepo) Ping(ctx context.Context, accountID, id uuid.UUID) (*model
 			AccountID: accountID, EndpointID: id, EventID: uuid.New(),
 			EventType: model.EventPing, Object: obj, Status: model.DeliveryPending,
 		}
-		if _, err := tx.NewInsert().Model(d).Returning("*").Exec(ctx); err != nil {
+		if _, err := tx.NewInsert().Model(d).Value("next_attempt_at", "NULL").Returning("*").Exec(ctx); err != nil {
 			return err
 		}
 		return r.ev.enqueue(ctx, tx, []uuid.UUID{d.ID}, true)
