@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -68,6 +69,9 @@ func mountDowngrade(r chi.Router, oapi *huma.OpenAPI) {
 			return nil, err
 		}
 		strip30(v)
+		if m, ok := v.(map[string]any); ok {
+			delete(m, "webhooks") // 3.1 only; its payload schemas stay in components
+		}
 		return json.Marshal(v)
 	})
 	r.Get("/openapi-3.0.json", func(w http.ResponseWriter, _ *http.Request) {
@@ -89,6 +93,17 @@ func strip30(v any) {
 			delete(lic, "identifier")
 		}
 		delete(v, "contentMediaType")
+		// A {"type": "null"} choice is 3.0's nullable.
+		if choices, ok := v["oneOf"].([]any); ok {
+			v["oneOf"] = slices.DeleteFunc(choices, func(c any) bool {
+				m, _ := c.(map[string]any)
+				if len(m) == 1 && m["type"] == "null" {
+					v["nullable"] = true
+					return true
+				}
+				return false
+			})
+		}
 		for _, x := range v {
 			strip30(x)
 		}

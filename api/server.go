@@ -181,6 +181,7 @@ func (s *server) handler() http.Handler {
 	s.api.UseMiddleware(s.authenticate, s.rateLimit, s.admission, s.idempotency)
 	s.routes()
 	documentEnums(s.api.OpenAPI())
+	documentPayloads(s.api.OpenAPI())
 	shareComponents(s.api.OpenAPI())
 	mountDocs(router)
 	mountDowngrade(router, s.api.OpenAPI())

@@ -173,7 +173,15 @@ func TestFlow(t *testing.T) {
 		t.Fatalf("contact.created changes: want null, got %+v", created.Changes)
 	}
 	changes, err := updated.Changes.Get()
-	if err != nil || changes["nickname"].After != "Amazing Grace" || changes["birthday"].After != nil {
+	if err != nil {
+		t.Fatalf("contact.updated changes: %v", err)
+	}
+	// A change's values are a union of JSON types, null kept apart.
+	after, err := changes["nickname"].After.Get()
+	if err != nil {
+		t.Fatalf("nickname after: %v", err)
+	}
+	if nickname, err := after.AsChangeValue0(); err != nil || nickname != "Amazing Grace" || !changes["birthday"].After.IsNull() {
 		t.Fatalf("contact.updated changes: %+v (%v)", changes, err)
 	}
 
