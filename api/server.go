@@ -68,8 +68,8 @@ type (
 		Create(ctx context.Context, actor model.Actor, c *model.Contact) (*model.Contact, error)
 		Get(ctx context.Context, accountID, id uuid.UUID) (*model.Contact, error)
 		List(ctx context.Context, accountID uuid.UUID, f model.ContactFilter) (model.Page[model.Contact], error)
-		Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check repo.Precondition[model.Contact]) (*model.Contact, error)
-		Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check repo.Precondition[model.Contact]) error
+		Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check model.Precondition[model.Contact]) (*model.Contact, error)
+		Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check model.Precondition[model.Contact]) error
 	}
 	tagStore interface {
 		List(ctx context.Context, accountID uuid.UUID, p model.ListParams) (model.Page[model.Tag], error)
@@ -78,8 +78,8 @@ type (
 		Create(ctx context.Context, actor model.Actor, contactID uuid.UUID, n *model.Note) (*model.Note, error)
 		Get(ctx context.Context, accountID, id uuid.UUID) (*model.Note, error)
 		List(ctx context.Context, accountID, contactID uuid.UUID, f model.NoteFilter) (model.Page[model.Note], error)
-		Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.NotePatch, check repo.Precondition[model.Note]) (*model.Note, error)
-		Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check repo.Precondition[model.Note]) error
+		Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.NotePatch, check model.Precondition[model.Note]) (*model.Note, error)
+		Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check model.Precondition[model.Note]) error
 	}
 	activityStore interface {
 		List(ctx context.Context, accountID uuid.UUID, f model.ActivityFilter) (model.Page[model.Activity], error)

@@ -72,3 +72,8 @@ func FieldError(field, msg string) *ValidationError {
 	e.Field(field, msg)
 	return e
 }
+
+// Precondition inspects the current version of a resource, under lock,
+// before a write; it returns ErrPreconditionFailed to stop the write
+// (If-Match). A nil Precondition admits every version.
+type Precondition[T any] func(current *T) error

@@ -187,7 +187,7 @@ func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.Con
 // fields, in one transaction. The write applies only to the version the
 // precondition was checked against, so the check and the write are one
 // atomic step.
-func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact]) (*model.Contact, error) {
+func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check model.Precondition[model.Contact]) (*model.Contact, error) {
 	if !inCallerTx(ctx) {
 		return r.update(ctx, actor, id, patch, check)
 	}
@@ -199,7 +199,7 @@ func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUI
 // Delete removes a contact and its notes and logs contact.deleted (and
 // note.deleted for each note), in one transaction. Contacts it introduced
 // lose the link (and get a new version).
-func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check Precondition[model.Contact]) error {
+func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check model.Precondition[model.Contact]) error {
 	return deleteLogged(ctx, r.db, r.ev, actor, id, check, model.ActionContactDeleted, model.ResourceContact,
 		func(ctx context.Context, tx bun.Tx) error {
 			_, err := tx.NewUpdate().Model((*model.Contact)(nil)).

@@ -111,7 +111,7 @@ var errOvertaken = errors.New("contact changed since it was read")
 // row lock is a WAL record of its own) and the write applies only if the
 // version is still the one read; if another write got there first, once
 // more under FOR UPDATE, which nothing can overtake.
-func (r *ContactRepo) update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact]) (*model.Contact, error) {
+func (r *ContactRepo) update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check model.Precondition[model.Contact]) (*model.Contact, error) {
 	c, err := r.updateOnce(ctx, actor, id, patch, check, false)
 	if errors.Is(err, errOvertaken) {
 		c, err = r.updateOnce(ctx, actor, id, patch, check, true)
@@ -125,7 +125,7 @@ func (r *ContactRepo) update(ctx context.Context, actor model.Actor, id uuid.UUI
 // updateOnce is one attempt of update, in two round trips (BEGIN with the
 // read, then the write with COMMIT) when no webhook endpoint wants the
 // event; with one, the deliveries go in before a separate COMMIT.
-func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact], lock bool) (*model.Contact, error) {
+func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check model.Precondition[model.Contact], lock bool) (*model.Contact, error) {
 	c := new(model.Contact)
 	a := model.NewActivity(actor, model.ActionContactUpdated, model.ResourceContact, id, nil)
 	a.ID = uuid.New()

@@ -66,13 +66,13 @@ func (r *NoteRepo) List(ctx context.Context, accountID, contactID uuid.UUID, f m
 // Update applies a partial update and logs note.updated with the changed
 // fields, in one transaction, the row locked first so the precondition and
 // the write are atomic.
-func (r *NoteRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.NotePatch, check Precondition[model.Note]) (*model.Note, error) {
+func (r *NoteRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.NotePatch, check model.Precondition[model.Note]) (*model.Note, error) {
 	return updateLogged(ctx, r.db, r.ev, actor, id, check, patch.Apply, func(q *bun.UpdateQuery) *bun.UpdateQuery {
 		return q.Column("body")
 	}, model.ActionNoteUpdated, model.ResourceNote)
 }
 
 // Delete removes a note and logs note.deleted, in one transaction.
-func (r *NoteRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check Precondition[model.Note]) error {
+func (r *NoteRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check model.Precondition[model.Note]) error {
 	return deleteLogged(ctx, r.db, r.ev, actor, id, check, model.ActionNoteDeleted, model.ResourceNote, nil)
 }

@@ -9,10 +9,6 @@ import (
 	"github.com/remy-crm/remy/model"
 )
 
-// Precondition inspects the current row of a resource, under lock, before a
-// write; it returns model.ErrPreconditionFailed to stop the write (If-Match).
-type Precondition[T any] func(current *T) error
-
 // getOwned reads one row of an account-owned table; ErrNotFound when there
 // is none or it belongs to another account (the two are indistinguishable).
 func getOwned[T any](ctx context.Context, db bun.IDB, accountID, id uuid.UUID) (*T, error) {
@@ -28,7 +24,7 @@ func getOwned[T any](ctx context.Context, db bun.IDB, accountID, id uuid.UUID) (
 
 // lockOwned reads an account-owned row FOR UPDATE and runs the precondition
 // on it, so the check and the write that follows are one atomic step.
-func lockOwned[T any](ctx context.Context, tx bun.Tx, accountID, id uuid.UUID, check Precondition[T]) (*T, error) {
+func lockOwned[T any](ctx context.Context, tx bun.Tx, accountID, id uuid.UUID, check model.Precondition[T]) (*T, error) {
 	v := new(T)
 	err := tx.NewSelect().Model(v).
 		Where("?TableAlias.account_id = ? AND ?TableAlias.id = ?", accountID, id).
@@ -111,7 +107,7 @@ func listPage[T any, R pageRow[T]](ctx context.Context, db *bun.DB, p model.List
 // (running the precondition), applies the patch, and, when something
 // changed, writes the row with a new version and logs action with the
 // changes. A patch that changes nothing writes nothing.
-func updateLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor model.Actor, id uuid.UUID, check Precondition[T],
+func updateLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor model.Actor, id uuid.UUID, check model.Precondition[T],
 	apply func(*T) (map[string]model.Change, error), columns func(*bun.UpdateQuery) *bun.UpdateQuery,
 	action, resourceType string,
 ) (*T, error) {
@@ -150,7 +146,7 @@ func updateLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor mode
 // deleteLogged is every delete: in one transaction it locks the row
 // (running the precondition), runs before (what must go first, if
 // anything), deletes the row and logs action.
-func deleteLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor model.Actor, id uuid.UUID, check Precondition[T],
+func deleteLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor model.Actor, id uuid.UUID, check model.Precondition[T],
 	action, resourceType string, before func(context.Context, bun.Tx) error,
 ) error {
 	return inTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
