@@ -12,10 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
-	"github.com/google/uuid"
 
 	"github.com/remy-crm/remy/model"
-	"github.com/remy-crm/remy/repo"
 )
 
 // Idempotency keys (the IETF Idempotency-Key draft, as Stripe does it): a POST
@@ -43,12 +41,6 @@ type IdempotencyKeyParam struct {
 // middleware sets it; handlers leave it empty.
 type IdempotentReplayedHeader struct {
 	IdempotentReplayed string `header:"Idempotent-Replayed" doc:"true when this response is the stored response of an earlier request with the same Idempotency-Key." example:"true"`
-}
-
-type idempotencyStore interface {
-	Claim(ctx context.Context, accountID uuid.UUID, key string, fingerprint []byte, lease, ttl time.Duration) (*repo.IdempotencyClaim, *model.IdempotencyRecord, error)
-	Complete(ctx context.Context, c *repo.IdempotencyClaim, status int, headers map[string][]string, body []byte) error
-	Release(ctx context.Context, c *repo.IdempotencyClaim) error
 }
 
 // takesIdempotencyKey reports whether op's input embeds IdempotencyKeyParam.
@@ -103,7 +95,7 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 	h.Write(body)
 	fingerprint := h.Sum(nil)
 
-	claim, rec, err := s.idem.Claim(ctx.Context(), info.accountID, key, fingerprint, idempotencyLease, idempotencyTTL)
+	claim, rec, err := s.store.Idempotency.Claim(ctx.Context(), info.accountID, key, fingerprint, idempotencyLease, idempotencyTTL)
 	switch {
 	case err != nil:
 		writeHumaError(ctx, problem(err, "Idempotency key"))
@@ -138,13 +130,13 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 		released = true
-		if err := s.idem.Release(bg, claim); err != nil && !errors.Is(err, context.Canceled) {
+		if err := s.store.Idempotency.Release(bg, claim); err != nil && !errors.Is(err, context.Canceled) {
 			logger(ctx.Context()).ErrorContext(ctx.Context(), "release idempotency key", "error", err)
 		}
 	}
 	defer release() // also on a panic on its way to the recoverer
 	c := &capture{humaContext: ctx, body: bytes.NewReader(body), header: http.Header{}}
-	err = s.tx.InTx(ctx.Context(), func(txCtx context.Context) error {
+	err = s.store.InTx(ctx.Context(), func(txCtx context.Context) error {
 		c.ctx = txCtx
 		next(c)
 		if c.status == 0 {
@@ -153,7 +145,7 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 		if c.status < 200 || c.status >= 300 {
 			return errNotStored
 		}
-		return s.idem.Complete(txCtx, claim, c.status, c.header, c.buf.Bytes())
+		return s.store.Idempotency.Complete(txCtx, claim, c.status, c.header, c.buf.Bytes())
 	})
 	switch {
 	case err == nil:

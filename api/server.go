@@ -58,40 +58,46 @@ type Config struct {
 // DefaultRequestTimeout is Config.RequestTimeout's default.
 const DefaultRequestTimeout = 10 * time.Second
 
-// Repositories the API calls. They are interfaces so that tests of this
-// package can stand in for the database; *repo.Store's members satisfy them.
+// Deps are what the API runs on. Store is the database: the API uses its
+// repositories directly, except the four that this package's tests stand in
+// for (they take and return only model types); those default to Store's.
+type Deps struct {
+	Store *repo.Store
+	// Log receives the request log and internal errors; nil is slog.Default().
+	Log *slog.Logger
+
+	Keys     KeyAuthenticator
+	Contacts ContactStore
+	Notes    NoteStore
+	Activity ActivityStore
+}
+
+// The repositories the API reaches through an interface, so that tests of
+// this package can run the real handler without a database.
 type (
-	keyAuthenticator interface {
+	// KeyAuthenticator finds the API key a bearer secret belongs to.
+	KeyAuthenticator interface {
 		Authenticate(ctx context.Context, secret string) (*model.APIKey, error)
 	}
-	contactStore interface {
+	// ContactStore keeps contacts.
+	ContactStore interface {
 		Create(ctx context.Context, actor model.Actor, c *model.Contact) (*model.Contact, error)
 		Get(ctx context.Context, accountID, id uuid.UUID) (*model.Contact, error)
 		List(ctx context.Context, accountID uuid.UUID, f model.ContactFilter) (model.Page[model.Contact], error)
 		Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check model.Precondition[model.Contact]) (*model.Contact, error)
 		Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check model.Precondition[model.Contact]) error
 	}
-	tagStore interface {
-		List(ctx context.Context, accountID uuid.UUID, p model.ListParams) (model.Page[model.Tag], error)
-	}
-	noteStore interface {
+	// NoteStore keeps notes.
+	NoteStore interface {
 		Create(ctx context.Context, actor model.Actor, contactID uuid.UUID, n *model.Note) (*model.Note, error)
 		Get(ctx context.Context, accountID, id uuid.UUID) (*model.Note, error)
 		List(ctx context.Context, accountID, contactID uuid.UUID, f model.NoteFilter) (model.Page[model.Note], error)
 		Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.NotePatch, check model.Precondition[model.Note]) (*model.Note, error)
 		Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check model.Precondition[model.Note]) error
 	}
-	activityStore interface {
+	// ActivityStore reads the Activity Log.
+	ActivityStore interface {
 		List(ctx context.Context, accountID uuid.UUID, f model.ActivityFilter) (model.Page[model.Activity], error)
-	}
-	exportStore interface {
-		Begin(ctx context.Context, accountID uuid.UUID) (*repo.Snapshot, error)
-	}
-	pinger interface {
-		Ping(ctx context.Context) error
-	}
-	transactor interface {
-		InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	}
 )
 
@@ -99,53 +105,71 @@ type server struct {
 	cfg      Config
 	log      *slog.Logger
 	api      huma.API
+	router   http.Handler
 	limiter  *rateLimiter // nil: no rate limits
-	idem     idempotencyStore
-	tx       transactor
-	keys     keyAuthenticator
-	contacts contactStore
-	tags     tagStore
-	notes    noteStore
-	activity activityStore
-	export   exportStore
-	webhooks webhookStore
-	db       pinger
+	store    *repo.Store
+	keys     KeyAuthenticator
+	contacts ContactStore
+	notes    NoteStore
+	activity ActivityStore
 	metrics  *Metrics
 
 	exportSlots chan struct{} // one token per running export
-	admitted    chan struct{} // one token per running operation (see admission)
+	admitted    chan struct{} // one token per running operation (see admission); nil: no queue
 }
 
 var configureHuma sync.Once
 
-// New returns the HTTP handler serving the whole API over store.
-func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
+// New returns the HTTP handler serving the whole API over deps.
+func New(cfg Config, deps Deps) http.Handler { return newServer(cfg, deps).router }
+
+// newServer builds the server and its router: New's work, for this
+// package's tests to reach the parts.
+func newServer(cfg Config, deps Deps) *server {
 	s := &server{
 		cfg:      cfg,
-		log:      log,
-		limiter:  newRateLimiter(cfg, log),
-		idem:     store.Idempotency,
-		tx:       store,
-		keys:     store.Keys,
-		contacts: store.Contacts,
-		tags:     store.Tags,
-		notes:    store.Notes,
-		activity: store.Activity,
-		export:   store.Export,
-		webhooks: store.Webhooks,
-		db:       store,
+		log:      deps.Log,
+		store:    deps.Store,
+		keys:     deps.Keys,
+		contacts: deps.Contacts,
+		notes:    deps.Notes,
+		activity: deps.Activity,
 		metrics:  cfg.Metrics,
 
 		exportSlots: make(chan struct{}, maxConcurrentExports),
 	}
-	if s.metrics == nil {
-		s.metrics = NewMetrics(store.DB.DB)
+	if s.log == nil {
+		s.log = slog.Default()
 	}
-	return s.handler()
+	s.limiter = newRateLimiter(cfg, s.log)
+	if st := deps.Store; st != nil {
+		if s.keys == nil {
+			s.keys = st.Keys
+		}
+		if s.contacts == nil {
+			s.contacts = st.Contacts
+		}
+		if s.notes == nil {
+			s.notes = st.Notes
+		}
+		if s.activity == nil {
+			s.activity = st.Activity
+		}
+		if s.metrics == nil {
+			s.metrics = NewMetrics(st.DB.DB)
+		}
+		// As many operations run at once as the pool really has
+		// connections; a pool without a limit needs no queue.
+		if n := st.DB.DB.Stats().MaxOpenConnections; n > 0 {
+			s.admitted = make(chan struct{}, n)
+		}
+	}
+	s.router = s.handler()
+	return s
 }
 
 // handler builds the router and registers every operation over s's
-// dependencies (the database's repositories, or a test's stand-ins).
+// dependencies.
 func (s *server) handler() http.Handler {
 	configureHuma.Do(func() {
 		// Package-level switches of Huma: set once, before any registration.
@@ -154,12 +178,6 @@ func (s *server) handler() http.Handler {
 		huma.DefaultArrayNullable = false
 		huma.ValidateStrictCasing = true
 	})
-	if s.exportSlots == nil {
-		s.exportSlots = make(chan struct{}, maxConcurrentExports)
-	}
-	if s.admitted == nil {
-		s.admitted = make(chan struct{}, repo.PoolSize())
-	}
 	router := chi.NewRouter()
 	router.Use(s.observe, s.deadline)
 	if s.metrics != nil && !s.cfg.MetricsElsewhere {

@@ -27,7 +27,7 @@ func (s *server) registerTags() {
 		Security:    requireScope(model.ScopeContactsRead),
 		Errors:      errs(http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *ListParams) (*tagListResponse, error) {
-		page, err := s.tags.List(ctx, accountID(ctx), in.model())
+		page, err := s.store.Tags.List(ctx, accountID(ctx), in.model())
 		if err != nil {
 			return nil, problem(err, "Tag")
 		}

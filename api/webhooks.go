@@ -10,18 +10,6 @@ import (
 	"github.com/remy-crm/remy/model"
 )
 
-type webhookStore interface {
-	Create(ctx context.Context, actor model.Actor, w *model.Webhook) (*model.Webhook, error)
-	Get(ctx context.Context, accountID, id uuid.UUID) (*model.Webhook, error)
-	List(ctx context.Context, accountID uuid.UUID, p model.ListParams) (model.Page[model.Webhook], error)
-	Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.WebhookPatch) (*model.Webhook, error)
-	Delete(ctx context.Context, actor model.Actor, id uuid.UUID) error
-	RotateSecret(ctx context.Context, actor model.Actor, id uuid.UUID) (*model.Webhook, error)
-	Ping(ctx context.Context, accountID, id uuid.UUID) (*model.Delivery, error)
-	Deliveries(ctx context.Context, accountID, endpointID uuid.UUID, f model.DeliveryFilter) (model.Page[model.Delivery], error)
-	Retry(ctx context.Context, accountID, endpointID, deliveryID uuid.UUID) (*model.Delivery, error)
-}
-
 // Scopes of the webhook operations.
 var (
 	webhooksRead  = requireScope(model.ScopeWebhooksRead)
@@ -145,7 +133,7 @@ func (s *server) registerWebhooks() {
 		IdempotencyKeyParam
 		Body WebhookCreateInput
 	}) (*webhookCreatedResponse, error) {
-		w, err := s.webhooks.Create(ctx, actor(ctx), &model.Webhook{URL: in.Body.URL, Events: in.Body.Events, Description: in.Body.Description})
+		w, err := s.store.Webhooks.Create(ctx, actor(ctx), &model.Webhook{URL: in.Body.URL, Events: in.Body.Events, Description: in.Body.Description})
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
@@ -164,7 +152,7 @@ func (s *server) registerWebhooks() {
 		Security:    webhooksRead,
 		Errors:      errs(http.StatusUnprocessableEntity),
 	}, func(ctx context.Context, in *struct{ ListParams }) (*webhookListResponse, error) {
-		page, err := s.webhooks.List(ctx, accountID(ctx), in.model())
+		page, err := s.store.Webhooks.List(ctx, accountID(ctx), in.model())
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
@@ -183,7 +171,7 @@ func (s *server) registerWebhooks() {
 		Security:    webhooksRead,
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
 	}, func(ctx context.Context, in *WebhookIDParam) (*webhookResponse, error) {
-		w, err := s.webhooks.Get(ctx, accountID(ctx), in.ID)
+		w, err := s.store.Webhooks.Get(ctx, accountID(ctx), in.ID)
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
@@ -209,7 +197,7 @@ func (s *server) registerWebhooks() {
 			Description: optional(in.Body.Description, same),
 			Enabled:     optional(in.Body.Enabled, same),
 		}
-		w, err := s.webhooks.Update(ctx, actor(ctx), in.ID, patch)
+		w, err := s.store.Webhooks.Update(ctx, actor(ctx), in.ID, patch)
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
@@ -226,7 +214,7 @@ func (s *server) registerWebhooks() {
 		Security:    webhooksWrite,
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
 	}, func(ctx context.Context, in *WebhookIDParam) (*deletedResponse, error) {
-		if err := s.webhooks.Delete(ctx, actor(ctx), in.ID); err != nil {
+		if err := s.store.Webhooks.Delete(ctx, actor(ctx), in.ID); err != nil {
 			return nil, problem(err, "Webhook")
 		}
 		return deleted(in.ID), nil
@@ -242,7 +230,7 @@ func (s *server) registerWebhooks() {
 		Security:    webhooksWrite,
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
 	}, func(ctx context.Context, in *WebhookIDParam) (*webhookSecretResponse, error) {
-		w, err := s.webhooks.RotateSecret(ctx, actor(ctx), in.ID)
+		w, err := s.store.Webhooks.RotateSecret(ctx, actor(ctx), in.ID)
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
@@ -262,7 +250,7 @@ func (s *server) registerWebhooks() {
 		DefaultStatus: http.StatusAccepted,
 		Errors:        errs(http.StatusBadRequest, http.StatusNotFound),
 	}, func(ctx context.Context, in *WebhookIDParam) (*deliveryAcceptedResponse, error) {
-		d, err := s.webhooks.Ping(ctx, accountID(ctx), in.ID)
+		d, err := s.store.Webhooks.Ping(ctx, accountID(ctx), in.ID)
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
@@ -284,7 +272,7 @@ func (s *server) registerWebhooks() {
 		WebhookIDParam
 		DeliveryParams
 	}) (*deliveryListResponse, error) {
-		page, err := s.webhooks.Deliveries(ctx, accountID(ctx), in.ID,
+		page, err := s.store.Webhooks.Deliveries(ctx, accountID(ctx), in.ID,
 			model.DeliveryFilter{ListParams: in.model(), Status: in.Status})
 		if err != nil {
 			return nil, problem(err, "Webhook")
@@ -308,7 +296,7 @@ func (s *server) registerWebhooks() {
 		WebhookIDParam
 		DeliveryIDParam
 	}) (*deliveryAcceptedResponse, error) {
-		d, err := s.webhooks.Retry(ctx, accountID(ctx), in.ID, in.DeliveryID)
+		d, err := s.store.Webhooks.Retry(ctx, accountID(ctx), in.ID, in.DeliveryID)
 		if err != nil {
 			return nil, problem(err, "Delivery")
 		}

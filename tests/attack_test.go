@@ -364,7 +364,7 @@ func TestAttack_KeyNeverLeaks(t *testing.T) {
 	store := repo.NewStore(db)
 	var logs syncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hs := httptest.NewServer(api.New(api.Config{PublicURL: "http://remy.test", Version: "test"}, store, log))
+	hs := httptest.NewServer(api.New(api.Config{PublicURL: "http://remy.test", Version: "test"}, api.Deps{Store: store, Log: log}))
 	t.Cleanup(func() { hs.Close(); _ = db.Close() })
 	s := &testServer{URL: hs.URL, DSN: dsn, Store: store}
 	a := s.newTenant(t)

@@ -49,7 +49,7 @@ func newServerOn(t testing.TB, dsn string, configure ...func(*api.Config)) *test
 		f(&cfg)
 	}
 	log := slog.New(slog.NewJSONHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	handler := api.New(cfg, store, log)
+	handler := api.New(cfg, api.Deps{Store: store, Log: log})
 	c, err := loadContract(handler)
 	if err != nil {
 		t.Fatal(err)

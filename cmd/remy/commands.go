@@ -216,7 +216,7 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 		log.Info("serving metrics", "addr", mln.Addr().String())
 	}
 	store.Webhooks.AllowPrivate = c.cfg.WebhookAllowPrivate
-	handler := api.New(cfg, store, log)
+	handler := api.New(cfg, api.Deps{Store: store, Log: log})
 
 	// Every process works the webhook queue; River gives each job to one.
 	hooks, err := delivery.Start(ctx, store, delivery.Config{
