@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,12 +40,29 @@ type ValidationDetails struct {
 
 // Error, GetStatus, ContentType and GetHeaders make *Error a huma.StatusError
 // and huma.HeadersError, always written as application/json.
-func (e *Error) Error() string                 { return e.Message }
-func (e *Error) GetStatus() int                { return e.status }
-func (e *Error) ContentType(string) string     { return "application/json" }
-func (e *Error) GetHeaders() http.Header       { return e.headers }
-func (e *Error) withHeader(k, v string) *Error { e.headers = http.Header{k: {v}}; return e }
-func newError(status int, msg string) *Error   { return &Error{status: status, Message: msg} }
+func (e *Error) Error() string             { return e.Message }
+func (e *Error) GetStatus() int            { return e.status }
+func (e *Error) GetHeaders() http.Header   { return e.headers }
+func (e *Error) ContentType(string) string { return "application/json" }
+
+// withHeader sets a response header of the error, replacing any default.
+func (e *Error) withHeader(k, v string) *Error {
+	if e.headers == nil {
+		e.headers = http.Header{}
+	}
+	e.headers.Set(k, v)
+	return e
+}
+
+// newError is an error response. Every 503 says when to come back: in a
+// second, unless the caller says otherwise.
+func newError(status int, msg string) *Error {
+	e := &Error{status: status, Message: msg}
+	if status == http.StatusServiceUnavailable {
+		e.withHeader("Retry-After", "1")
+	}
+	return e
+}
 func validationError(d *ValidationDetails) *Error {
 	return &Error{status: 422, Message: "Validation failed", Details: d}
 }
@@ -54,12 +70,12 @@ func validationError(d *ValidationDetails) *Error {
 // Messages used in more than one place. The two 401 messages are the
 // published contract, letter for letter.
 const (
-	msgMissingAuth     = "Missing Authorization header"
-	msgInvalidKey      = "Invalid, expired, or revoked API key"
-	msgInternal        = "Internal server error"
-	msgUnavailable     = "Service temporarily unavailable"
-	msgNotFoundRoute   = "Not found"
-	msgMethodNotAllowd = "Method not allowed"
+	msgMissingAuth      = "Missing Authorization header"
+	msgInvalidKey       = "Invalid, expired, or revoked API key"
+	msgInternal         = "Internal server error"
+	msgUnavailable      = "Service temporarily unavailable"
+	msgNotFoundRoute    = "Not found"
+	msgMethodNotAllowed = "Method not allowed"
 
 	msgBodyRequired          = "Request body is required"
 	msgBodyTimeout           = "Request body read timeout"
@@ -186,12 +202,10 @@ func problem(err error, resource string) error {
 		return newError(http.StatusConflict, "Conflict with the current state of the resource")
 	case errors.Is(err, model.ErrPreconditionFailed):
 		return newError(http.StatusPreconditionFailed, preconditionMessage(resource))
-	case errors.Is(err, model.ErrUnavailable):
-		return newError(http.StatusServiceUnavailable, msgUnavailable).withHeader("Retry-After", "1")
-	case errors.Is(err, context.DeadlineExceeded):
-		// The request's deadline passed while waiting on the database: it
-		// is stalled or unreachable, and the client may try again.
-		return newError(http.StatusServiceUnavailable, msgUnavailable).withHeader("Retry-After", "1")
+	case errors.Is(err, model.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		// Unreachable, or the request's deadline passed while waiting on
+		// the database: it is stalled, and the client may try again.
+		return newError(http.StatusServiceUnavailable, msgUnavailable)
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads this, but the log shows 499.
 		return newError(499, "Client closed request")
@@ -199,11 +213,42 @@ func problem(err error, resource string) error {
 	return err
 }
 
-// writeError writes the error body outside Huma (router fallbacks, panics).
-func writeError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(Error{Message: msg})
+// writeError is the one function that writes an error response (Huma
+// writes the errors handlers return, in the same model): an *Error with its
+// status and headers, anything else as a logged 500 whose cause the client
+// does not see.
+func writeError(ctx context.Context, w http.ResponseWriter, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		logger(ctx).ErrorContext(ctx, "internal error", "error", err)
+		e = newError(http.StatusInternalServerError, msgInternal)
+	}
+	h := w.Header()
+	for k, vs := range e.headers {
+		h[k] = vs
+	}
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(e.status)
+	_ = jsonFormat.Marshal(w, e)
+}
+
+// fail writes err from a Huma middleware, through the Huma context (which
+// the idempotency middleware may be buffering).
+func fail(ctx huma.Context, err error) {
+	writeError(ctx.Context(), &humaResponse{ctx: ctx, header: http.Header{}}, err)
+}
+
+// humaResponse is a huma.Context seen as an http.ResponseWriter.
+type humaResponse struct {
+	ctx    huma.Context
+	header http.Header
+}
+
+func (r *humaResponse) Header() http.Header         { return r.header }
+func (r *humaResponse) Write(b []byte) (int, error) { return r.ctx.BodyWriter().Write(b) }
+func (r *humaResponse) WriteHeader(status int) {
+	setHeaders(r.ctx, r.header)
+	r.ctx.SetStatus(status)
 }
 
 func logger(ctx context.Context) *slog.Logger {
@@ -255,7 +300,7 @@ func documentErrorExamples(oapi *huma.OpenAPI, op *huma.Operation) {
 			examples[status] = append(examples[status], &Error{Message: m})
 		}
 	}
-	add(http.StatusMethodNotAllowed, msgMethodNotAllowd)
+	add(http.StatusMethodNotAllowed, msgMethodNotAllowed)
 	add(http.StatusInternalServerError, msgInternal)
 	invalid := &Error{Message: "Validation failed", Details: &ValidationDetails{FieldErrors: map[string][]string{}, FormErrors: []string{}}}
 	for _, p := range op.Parameters {
@@ -411,22 +456,4 @@ func exampleName(msg string) string {
 		}
 	}
 	return b.String()
-}
-
-// writeHumaError writes err from a Huma middleware: an *Error with its
-// status and headers, anything else as a logged 500.
-func writeHumaError(ctx huma.Context, err error) {
-	var e *Error
-	if !errors.As(err, &e) {
-		logger(ctx.Context()).ErrorContext(ctx.Context(), "internal error", "error", err)
-		e = newError(http.StatusInternalServerError, msgInternal)
-	}
-	for k, vs := range e.headers {
-		for _, v := range vs {
-			ctx.AppendHeader(k, v)
-		}
-	}
-	ctx.SetHeader("Content-Type", "application/json")
-	ctx.SetStatus(e.status)
-	_ = json.NewEncoder(ctx.BodyWriter()).Encode(e)
 }

@@ -78,10 +78,10 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 	if err != nil {
 		var netErr net.Error
 		if errors.As(err, &netErr) && netErr.Timeout() {
-			writeHumaError(ctx, newError(http.StatusRequestTimeout, msgBodyTimeout))
+			fail(ctx, newError(http.StatusRequestTimeout, msgBodyTimeout))
 			return
 		}
-		writeHumaError(ctx, newError(http.StatusBadRequest, "Cannot read request body"))
+		fail(ctx, newError(http.StatusBadRequest, "Cannot read request body"))
 		return
 	}
 	if int64(len(body)) > limit {
@@ -98,14 +98,14 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 	claim, rec, err := s.store.Idempotency.Claim(ctx.Context(), info.accountID, key, fingerprint, idempotencyLease, idempotencyTTL)
 	switch {
 	case err != nil:
-		writeHumaError(ctx, problem(err, "Idempotency key"))
+		fail(ctx, problem(err, "Idempotency key"))
 		return
 	case rec != nil && rec.State != model.IdempotencyDone:
-		writeHumaError(ctx, newError(http.StatusConflict,
+		fail(ctx, newError(http.StatusConflict,
 			msgIdempotencyInProgress).withHeader("Retry-After", "1"))
 		return
 	case rec != nil && !bytes.Equal(rec.Fingerprint, fingerprint):
-		writeHumaError(ctx, validationError(&ValidationDetails{
+		fail(ctx, validationError(&ValidationDetails{
 			FieldErrors: map[string][]string{headerIdempotencyKey: {msgIdempotencyReused}},
 			FormErrors:  []string{},
 		}))
@@ -156,7 +156,7 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 		// The operation succeeded but could not be committed with its
 		// stored response, so it did not happen: say so instead.
 		release()
-		writeHumaError(ctx, problem(err, "Idempotency key"))
+		fail(ctx, problem(err, "Idempotency key"))
 		return
 	}
 	setHeaders(ctx, c.header)

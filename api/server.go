@@ -185,11 +185,11 @@ func (s *server) handler() http.Handler {
 		router.Method(http.MethodGet, "/metrics", s.metrics.Handler())
 	}
 	router.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, msgNotFoundRoute)
+		writeError(r.Context(), w, newError(http.StatusNotFound, msgNotFoundRoute))
 	})
 	router.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", strings.Join(allowedMethods(router, r.URL.Path), ", "))
-		writeError(w, http.StatusMethodNotAllowed, msgMethodNotAllowd)
+		allow := strings.Join(allowedMethods(router, r.URL.Path), ", ")
+		writeError(r.Context(), w, newError(http.StatusMethodNotAllowed, msgMethodNotAllowed).withHeader("Allow", allow))
 	})
 
 	s.api = humachi.New(router, s.humaConfig())
