@@ -222,6 +222,7 @@ func (s *server) humaConfig() huma.Config {
 	cfg.Servers = []*huma.Server{{URL: s.cfg.PublicURL, Description: "Remy"}}
 	cfg.DocsPath = "" // served offline by mountDocs
 	cfg.CreateHooks = nil
+	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	cfg.RejectUnknownQueryParameters = true
 	cfg.OnAddOperation = append(cfg.OnAddOperation, documentErrorExamples)
