@@ -292,40 +292,34 @@ func ptr[T any](v T) *T { return &v }
 // key, an Idempotency-Key, If-Match), an example with the real message for
 // that operation, and every header on every response that carries it.
 func documentErrorExamples(oapi *huma.OpenAPI, op *huma.Operation) {
-	resource := resourceOf(op.Path)
-	authenticated := requiresKey(op)
-	examples := map[int][]*Error{}
-	add := func(status int, msgs ...string) {
-		for _, m := range msgs {
-			examples[status] = append(examples[status], &Error{Message: m})
-		}
+	documentErrorBodies(oapi, op, errorExamples(op))
+	documentHeaders(op)
+}
+
+// examples are the error bodies an operation can send, by status.
+type examples map[int][]*Error
+
+func (ex examples) add(status int, msgs ...string) {
+	for _, m := range msgs {
+		ex[status] = append(ex[status], &Error{Message: m})
 	}
-	add(http.StatusMethodNotAllowed, msgMethodNotAllowed)
-	add(http.StatusInternalServerError, msgInternal)
+}
+
+// errorExamples lists the errors op can answer, with their messages.
+func errorExamples(op *huma.Operation) examples {
+	ex := examples{}
+	ex.add(http.StatusMethodNotAllowed, msgMethodNotAllowed)
+	ex.add(http.StatusInternalServerError, msgInternal)
 	invalid := &Error{Message: "Validation failed", Details: &ValidationDetails{FieldErrors: map[string][]string{}, FormErrors: []string{}}}
-	for _, p := range op.Parameters {
-		switch {
-		case p.In == "path":
-			add(http.StatusBadRequest, fmt.Sprintf("Malformed %s in path: must be a UUID", p.Name))
-			add(http.StatusNotFound, resource+" not found")
-		case p.In == "header" && p.Name == headerIdempotencyKey:
-			add(http.StatusConflict, msgIdempotencyInProgress)
-			examples[http.StatusUnprocessableEntity] = append(examples[http.StatusUnprocessableEntity], &Error{Message: "Validation failed", Details: &ValidationDetails{
-				FieldErrors: map[string][]string{headerIdempotencyKey: {msgIdempotencyReused}}, FormErrors: []string{}}})
-		case p.In == "header" && p.Name == "If-Match":
-			add(http.StatusPreconditionFailed, preconditionMessage(resource))
-		case p.In == "query" && len(invalid.Details.FieldErrors) == 0:
-			invalid.Details.FieldErrors[p.Name] = []string{queryExample(p)}
-		}
-	}
+	ex.addParams(op, invalid)
 	if op.RequestBody != nil {
-		add(http.StatusBadRequest, "Malformed JSON: unexpected end of JSON input")
+		ex.add(http.StatusBadRequest, "Malformed JSON: unexpected end of JSON input")
 		if op.RequestBody.Required {
-			add(http.StatusBadRequest, msgBodyRequired)
+			ex.add(http.StatusBadRequest, msgBodyRequired)
 		}
-		add(http.StatusRequestTimeout, msgBodyTimeout)
-		add(http.StatusRequestEntityTooLarge, msgBodyTooLarge)
-		add(http.StatusUnsupportedMediaType, msgUnsupportedType)
+		ex.add(http.StatusRequestTimeout, msgBodyTimeout)
+		ex.add(http.StatusRequestEntityTooLarge, msgBodyTooLarge)
+		ex.add(http.StatusUnsupportedMediaType, msgUnsupportedType)
 		invalid.Details.FieldErrors = bodyExample(op)
 	}
 	if !op.SkipValidateParams {
@@ -334,25 +328,51 @@ func documentErrorExamples(oapi *huma.OpenAPI, op *huma.Operation) {
 		if len(invalid.Details.FieldErrors) == 0 {
 			invalid.Details.FieldErrors["sort"] = []string{"Unknown query parameter"}
 		}
-		examples[http.StatusUnprocessableEntity] = append([]*Error{invalid}, examples[http.StatusUnprocessableEntity]...)
+		ex[http.StatusUnprocessableEntity] = append([]*Error{invalid}, ex[http.StatusUnprocessableEntity]...)
 	}
-	if authenticated {
-		add(http.StatusUnauthorized, msgMissingAuth, msgInvalidKey)
+	if requiresKey(op) {
+		ex.add(http.StatusUnauthorized, msgMissingAuth, msgInvalidKey)
 		if scope := missingScope(op, nil); scope != "" {
-			add(http.StatusForbidden, forbiddenMessage(scope))
+			ex.add(http.StatusForbidden, forbiddenMessage(scope))
 		}
-		add(http.StatusTooManyRequests, "Rate limit exceeded, retry in 3 seconds")
-		add(http.StatusServiceUnavailable, msgUnavailable)
+		ex.add(http.StatusTooManyRequests, "Rate limit exceeded, retry in 3 seconds")
+		ex.add(http.StatusServiceUnavailable, msgUnavailable)
 	}
 	if own, ok := op.Metadata[errorExamplesKey].(map[int][]string); ok {
 		for status, msgs := range own {
-			add(status, msgs...)
+			ex.add(status, msgs...)
 		}
 	}
+	return ex
+}
 
+// addParams adds the errors op's parameters bring; the first query
+// parameter gives invalid its example.
+func (ex examples) addParams(op *huma.Operation, invalid *Error) {
+	resource := resourceOf(op.Path)
+	for _, p := range op.Parameters {
+		switch {
+		case p.In == "path":
+			ex.add(http.StatusBadRequest, fmt.Sprintf("Malformed %s in path: must be a UUID", p.Name))
+			ex.add(http.StatusNotFound, resource+" not found")
+		case p.In == "header" && p.Name == headerIdempotencyKey:
+			ex.add(http.StatusConflict, msgIdempotencyInProgress)
+			ex[http.StatusUnprocessableEntity] = append(ex[http.StatusUnprocessableEntity], &Error{Message: "Validation failed", Details: &ValidationDetails{
+				FieldErrors: map[string][]string{headerIdempotencyKey: {msgIdempotencyReused}}, FormErrors: []string{}}})
+		case p.In == "header" && p.Name == "If-Match":
+			ex.add(http.StatusPreconditionFailed, preconditionMessage(resource))
+		case p.In == "query" && len(invalid.Details.FieldErrors) == 0:
+			invalid.Details.FieldErrors[p.Name] = []string{queryExample(p)}
+		}
+	}
+}
+
+// documentErrorBodies gives each error status of op its response, the
+// Error schema and one example per distinct message.
+func documentErrorBodies(oapi *huma.OpenAPI, op *huma.Operation, ex examples) {
 	errSchema := oapi.Components.Schemas.Schema(reflect.TypeFor[Error](), true, "Error")
 	delete(op.Responses, "default")
-	for status, list := range examples {
+	for status, list := range ex {
 		code := strconv.Itoa(status)
 		resp := op.Responses[code]
 		if resp == nil {
@@ -370,6 +390,12 @@ func documentErrorExamples(oapi *huma.OpenAPI, op *huma.Operation) {
 			mt.Examples[exampleName(e.Message)] = &huma.Example{Summary: e.Message, Value: e}
 		}
 	}
+}
+
+// documentHeaders names, on every response of op, the headers the server
+// sends with it.
+func documentHeaders(op *huma.Operation) {
+	authenticated := requiresKey(op)
 	for code, resp := range op.Responses {
 		status, _ := strconv.Atoi(code)
 		if resp.Headers == nil {
