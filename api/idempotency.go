@@ -14,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/remy-crm/remy/model"
+	"github.com/remy-crm/remy/repo"
 )
 
 // Idempotency keys (the IETF Idempotency-Key draft, as Stripe does it): a POST
@@ -65,27 +66,13 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-
-	limit := ctx.Operation().MaxBodyBytes
-	if limit <= 0 { // unlimited for Huma; the stored body is not
-		limit = 1 << 20
-	}
-	// The body is read here, before Huma would, so under Huma's deadline.
-	if t := ctx.Operation().BodyReadTimeout; t > 0 {
-		_ = ctx.SetReadDeadline(time.Now().Add(t))
-	}
-	body, err := io.ReadAll(io.LimitReader(ctx.BodyReader(), limit+1))
-	if err != nil {
-		var netErr net.Error
-		if errors.As(err, &netErr) && netErr.Timeout() {
-			fail(ctx, newError(http.StatusRequestTimeout, msgBodyTimeout))
-			return
-		}
-		fail(ctx, newError(http.StatusBadRequest, "Cannot read request body"))
+	body, tooLarge, err := readIdempotentBody(ctx)
+	switch {
+	case err != nil:
+		fail(ctx, err)
 		return
-	}
-	if int64(len(body)) > limit {
-		// Too large: Huma answers 413 and nothing is claimed.
+	case tooLarge:
+		// Huma answers 413 and nothing is claimed.
 		next(&capture{humaContext: ctx, body: io.MultiReader(bytes.NewReader(body), ctx.BodyReader()), passthrough: true})
 		return
 	}
@@ -99,30 +86,60 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 	switch {
 	case err != nil:
 		fail(ctx, problem(err, "Idempotency key"))
-		return
-	case rec != nil && rec.State != model.IdempotencyDone:
-		fail(ctx, newError(http.StatusConflict,
-			msgIdempotencyInProgress).withHeader("Retry-After", "1"))
-		return
-	case rec != nil && !bytes.Equal(rec.Fingerprint, fingerprint):
+	case rec != nil:
+		answerFromRecord(ctx, rec, fingerprint)
+	default:
+		s.runClaimed(ctx, next, claim, body)
+	}
+}
+
+// readIdempotentBody reads the request body, before Huma would and under
+// its deadline, up to the operation's limit; tooLarge says it went past it
+// (body then holds what was read).
+func readIdempotentBody(ctx huma.Context) (body []byte, tooLarge bool, err error) {
+	limit := ctx.Operation().MaxBodyBytes
+	if limit <= 0 { // unlimited for Huma; the stored body is not
+		limit = 1 << 20
+	}
+	if t := ctx.Operation().BodyReadTimeout; t > 0 {
+		_ = ctx.SetReadDeadline(time.Now().Add(t))
+	}
+	body, err = io.ReadAll(io.LimitReader(ctx.BodyReader(), limit+1))
+	if err != nil {
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			return nil, false, newError(http.StatusRequestTimeout, msgBodyTimeout)
+		}
+		return nil, false, newError(http.StatusBadRequest, "Cannot read request body")
+	}
+	return body, int64(len(body)) > limit, nil
+}
+
+// answerFromRecord answers a request whose key was claimed before: the
+// stored response, or why there is none to give.
+func answerFromRecord(ctx huma.Context, rec *model.IdempotencyRecord, fingerprint []byte) {
+	switch {
+	case rec.State != model.IdempotencyDone:
+		fail(ctx, newError(http.StatusConflict, msgIdempotencyInProgress).withHeader("Retry-After", "1"))
+	case !bytes.Equal(rec.Fingerprint, fingerprint):
 		fail(ctx, validationError(&ValidationDetails{
 			FieldErrors: map[string][]string{headerIdempotencyKey: {msgIdempotencyReused}},
 			FormErrors:  []string{},
 		}))
-		return
-	case rec != nil:
+	default:
 		setHeaders(ctx, rec.Headers)
 		ctx.SetHeader("Idempotent-Replayed", "true")
 		ctx.SetStatus(rec.Status)
 		_, _ = ctx.BodyWriter().Write(rec.Body)
-		return
 	}
+}
 
-	// The key is ours. Run the operation into a buffer, inside one
-	// transaction with the storing of its response: a success and its
-	// stored response commit together or not at all, so a retry can never
-	// run a committed request a second time. Anything else rolls back and
-	// gives the key back.
+// runClaimed runs the operation whose key is ours into a buffer, inside one
+// transaction with the storing of its response: a success and its stored
+// response commit together or not at all, so a retry can never run a
+// committed request a second time. Anything else rolls back and gives the
+// key back.
+func (s *server) runClaimed(ctx huma.Context, next func(huma.Context), claim *repo.IdempotencyClaim, body []byte) {
 	bg := context.WithoutCancel(ctx.Context())
 	released := false
 	release := func() {
@@ -136,7 +153,7 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 	}
 	defer release() // also on a panic on its way to the recoverer
 	c := &capture{humaContext: ctx, body: bytes.NewReader(body), header: http.Header{}}
-	err = s.store.InTx(ctx.Context(), func(txCtx context.Context) error {
+	err := s.store.InTx(ctx.Context(), func(txCtx context.Context) error {
 		c.ctx = txCtx
 		next(c)
 		if c.status == 0 {
