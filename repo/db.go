@@ -22,6 +22,7 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/remy-crm/remy/egress"
 	"github.com/remy-crm/remy/model"
 )
 
@@ -101,10 +102,19 @@ type Store struct {
 	Webhooks *WebhookRepo
 }
 
+// Option adjusts a Store as NewStore builds it.
+type Option func(*Store)
+
+// WithWebhookPolicy sets where webhook endpoints may point; without it,
+// public addresses over https only (the zero egress.Policy).
+func WithWebhookPolicy(p egress.Policy) Option {
+	return func(s *Store) { s.Webhooks.policy = p }
+}
+
 // NewStore returns the repositories over db.
-func NewStore(db *bun.DB) *Store {
+func NewStore(db *bun.DB, opts ...Option) *Store {
 	ev := newEvents(db)
-	return &Store{
+	s := &Store{
 		Idempotency: &IdempotencyRepo{db: db},
 
 		DB:       db,
@@ -117,6 +127,10 @@ func NewStore(db *bun.DB) *Store {
 		Export:   &ExportRepo{db: db},
 		Webhooks: &WebhookRepo{db: db, ev: ev},
 	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
 }
 
 // Ping reports whether the database answers.

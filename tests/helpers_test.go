@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/remy-crm/remy/api"
+	"github.com/remy-crm/remy/egress"
 	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo"
 )
@@ -39,11 +40,17 @@ func newServer(t testing.TB, configure ...func(*api.Config)) *testServer {
 // instances behind one load balancer share one), with its own pool.
 func newServerOn(t testing.TB, dsn string, configure ...func(*api.Config)) *testServer {
 	t.Helper()
+	return newServerWith(t, dsn, egress.Policy{}, configure...)
+}
+
+// newServerWith is newServerOn with the given webhook network policy.
+func newServerWith(t testing.TB, dsn string, policy egress.Policy, configure ...func(*api.Config)) *testServer {
+	t.Helper()
 	db, err := repo.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatalf("open database: %v", err)
 	}
-	store := repo.NewStore(db)
+	store := repo.NewStore(db, repo.WithWebhookPolicy(policy))
 	cfg := api.Config{PublicURL: "http://remy.test", Version: "test"}
 	for _, f := range configure {
 		f(&cfg)
