@@ -423,7 +423,11 @@ func (c *cli) accountsCommand() *cobra.Command {
 
 func (c *cli) keysCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage API keys"}
+	cmd.AddCommand(c.keysCreateCommand(), c.keysListCommand(), c.keysRevokeCommand())
+	return cmd
+}
 
+func (c *cli) keysCreateCommand() *cobra.Command {
 	var account, name, expiresIn, scopeList string
 	var scopes model.Scopes
 	create := &cobra.Command{
@@ -477,7 +481,10 @@ needs a scope the key lacks is answered 403.`,
 	create.Flags().StringVar(&name, "name", "", "a name to recognise the key by")
 	create.Flags().StringVar(&expiresIn, "expires-in", "", "lifetime, e.g. 720h or 30d (default: never expires)")
 	create.Flags().StringVar(&scopeList, "scopes", model.ScopesAllShorthand, "comma-separated scopes the key holds, or read or all")
+	return create
+}
 
+func (c *cli) keysListCommand() *cobra.Command {
 	var listAccount string
 	list := &cobra.Command{
 		Use:     "list --account EMAIL",
@@ -503,8 +510,11 @@ needs a scope the key lacks is answered 403.`,
 		}),
 	}
 	list.Flags().StringVar(&listAccount, "account", "", "email of the account (required)")
+	return list
+}
 
-	revoke := &cobra.Command{
+func (c *cli) keysRevokeCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "revoke KEY_ID",
 		Short: "Revoke an API key (by its id, as 'keys list' shows it)",
 		Args:  oneArg("KEY_ID"),
@@ -531,8 +541,6 @@ needs a scope the key lacks is answered 403.`,
 			return nil
 		}),
 	}
-	cmd.AddCommand(create, list, revoke)
-	return cmd
 }
 
 // requireFlags is cobra's MarkFlagRequired with a message that names the
