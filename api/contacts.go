@@ -89,7 +89,7 @@ type ContactListParams struct {
 	Tag            []string  `query:"tag,explode" maxItems:"10" doc:"Repeatable (?tag=a&tag=b): keeps contacts that carry every given tag. Matched as tags are stored: trimmed and lower-cased." example:"vip"`
 	IntroducedByID uuid.UUID `query:"introducedById" format:"uuid" doc:"Keeps the contacts that this contact introduced." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
 	UpdatedSince   time.Time `query:"updatedSince" format:"date-time" doc:"RFC 3339 instant (encode + as %2B): keeps contacts created or changed at or after it, for incremental sync. Deleted contacts do not appear in lists: deletions are in the Activity Log (GET /api/v1/activity?since=…, action contact.deleted)." example:"2026-01-31T09:00:00Z"`
-	Sort           string    `query:"sort" enum:"createdAt,-createdAt,updatedAt,-updatedAt,givenName,-givenName,familyName,-familyName,company,-company" default:"-createdAt" doc:"Order: a field, ascending, or the field after - for descending. Contacts without a value come last either way; the id breaks ties, so pages never overlap or skip."`
+	Sort           string    `query:"sort" default:"-createdAt" doc:"Order: a field, ascending, or the field after - for descending. Contacts without a value come last either way; the id breaks ties, so pages never overlap or skip."`
 }
 
 func (p ContactListParams) filter() (model.ContactFilter, error) {
@@ -169,6 +169,7 @@ func (s *server) listContacts() {
 		Tags:        []string{"Contacts"},
 		Security:    requireScope(model.ScopeContactsRead),
 		Errors:      errs(http.StatusUnprocessableEntity),
+		Metadata:    map[string]any{paramEnumsKey: map[string][]string{"sort": model.ContactSortValues()}},
 	}, func(ctx context.Context, in *ContactListParams) (*listResponse[model.Contact], error) {
 		f, err := in.filter()
 		if err != nil {

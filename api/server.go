@@ -225,7 +225,8 @@ func (s *server) humaConfig() huma.Config {
 	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	cfg.RejectUnknownQueryParameters = true
-	cfg.OnAddOperation = append(cfg.OnAddOperation, documentErrorExamples)
+	// Enums first: the error examples quote them.
+	cfg.OnAddOperation = append(cfg.OnAddOperation, documentParamEnums, documentErrorExamples)
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {
 			Type:         "http",
@@ -283,11 +284,33 @@ func documentEnums(oapi *huma.OpenAPI) {
 		"resourceType": model.ResourceTypes,
 		"authMethod":   model.AuthMethods,
 	} {
-		enum := make([]any, len(values))
-		for i, v := range values {
-			enum[i] = v
-		}
-		activity.Properties[name].Enum = enum
+		activity.Properties[name].Enum = anys(values)
 		activity.Properties[name].PrecomputeMessages()
 	}
+}
+
+// paramEnumsKey is the Operation.Metadata key under which an operation
+// gives the closed sets of its query parameters (name → values), taken
+// from model's lists, for documentParamEnums to apply.
+const paramEnumsKey = "remyParamEnums"
+
+// documentParamEnums is the OnAddOperation hook that gives parameters their
+// enums. The parameter's schema is the one Huma validates requests with, so
+// the document and the validation cannot disagree.
+func documentParamEnums(_ *huma.OpenAPI, op *huma.Operation) {
+	enums, _ := op.Metadata[paramEnumsKey].(map[string][]string)
+	for _, p := range op.Parameters {
+		if values, ok := enums[p.Name]; ok && p.In == "query" {
+			p.Schema.Enum = anys(values)
+			p.Schema.PrecomputeMessages()
+		}
+	}
+}
+
+func anys(values []string) []any {
+	out := make([]any, len(values))
+	for i, v := range values {
+		out[i] = v
+	}
+	return out
 }

@@ -75,10 +75,7 @@ func (WebhookUpdateInput) TransformSchema(_ huma.Registry, s *huma.Schema) *huma
 
 func eventsEnum(s *huma.Schema) *huma.Schema {
 	items := s.Properties["events"].Items
-	items.Enum = make([]any, len(subscribable))
-	for i, e := range subscribable {
-		items.Enum[i] = e
-	}
+	items.Enum = anys(subscribable)
 	items.PrecomputeMessages()
 	return s
 }
@@ -86,7 +83,7 @@ func eventsEnum(s *huma.Schema) *huma.Schema {
 // DeliveryParams filter an endpoint's deliveries.
 type DeliveryParams struct {
 	ListParams
-	Status string `query:"status" enum:"pending,succeeded,failed" doc:"Only deliveries in this state."`
+	Status string `query:"status" doc:"Only deliveries in this state."`
 }
 
 const webhooksDescription = `Outbound webhooks, per the Standard Webhooks specification: every contact and
@@ -270,6 +267,7 @@ func (s *server) listWebhookDeliveries() {
 		Summary:     "List an endpoint's deliveries",
 		Description: "Newest first. nextAttemptAt is null once a delivery is final; lastStatusCode is null when no response came, and lastError then says why. Deliveries are kept 30 days.",
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusUnprocessableEntity),
+		Metadata:    map[string]any{paramEnumsKey: map[string][]string{"status": model.DeliveryStatuses}},
 	}), func(ctx context.Context, in *struct {
 		WebhookIDParam
 		DeliveryParams
