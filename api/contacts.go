@@ -40,36 +40,10 @@ type ContactInput struct {
 	IntroducedByID Nullable[uuid.UUID]    `json:"introducedById,omitempty" format:"uuid" doc:"Another contact of this account who introduced this one." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
 }
 
-func (in ContactInput) patch() model.ContactPatch {
-	return model.ContactPatch{
-		GivenName:      optional(in.GivenName, same),
-		FamilyName:     optional(in.FamilyName, same),
-		Nickname:       optional(in.Nickname, same),
-		Company:        optional(in.Company, same),
-		JobTitle:       optional(in.JobTitle, same),
-		Emails:         optional(in.Emails, emailsToModel),
-		Phones:         optional(in.Phones, phonesToModel),
-		Birthday:       optional(in.Birthday, func(s string) model.Date { d, _ := model.ParseDate(s); return d }),
-		Tags:           optional(in.Tags, same),
-		IntroducedByID: optional(in.IntroducedByID, same),
-	}
-}
+// contactInputFields maps ContactInput onto model.Contact's fields.
+var contactInputFields = pairInput[ContactInput, model.Contact]()
 
-func emailsToModel(in []EmailInput) []model.LabeledValue {
-	out := make([]model.LabeledValue, len(in))
-	for i, e := range in {
-		out[i] = model.LabeledValue(e)
-	}
-	return out
-}
-
-func phonesToModel(in []PhoneInput) []model.LabeledValue {
-	out := make([]model.LabeledValue, len(in))
-	for i, p := range in {
-		out[i] = model.LabeledValue(p)
-	}
-	return out
-}
+func (in ContactInput) patch() model.ContactPatch { return contactInputFields.patch(&in) }
 
 // ListParams are the pagination query parameters of every list.
 type ListParams struct {

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -90,15 +91,15 @@ func ParseContactSort(s string) (ContactSort, bool) {
 // text Postgres cannot store is a ValidationError on field.
 func SearchTerms(field, q string) ([]string, error) {
 	if strings.ContainsRune(q, 0) {
-		return nil, FieldError(field, "Must not contain NUL (\\u0000) characters")
+		return nil, FieldError(field, MsgNUL)
 	}
 	return strings.Fields(q), nil
 }
 
-// NormalizeTags puts tag filters in the form tags are stored in (trimmed,
-// lower-cased), so a filter matches what a contact was given. Blank or
-// over-long tags, or text Postgres cannot store, are a ValidationError on
-// field.
+// NormalizeTags puts tags in their stored form (trimmed, lower-cased,
+// de-duplicated in first-seen order): a contact's tags, and tag filters, so
+// a filter matches what a contact was given. Blank or over-long tags, or
+// text Postgres cannot store, are a ValidationError on field.
 func NormalizeTags(field string, tags []string) ([]string, error) {
 	verr := &ValidationError{}
 	out := make([]string, 0, len(tags))
@@ -108,10 +109,10 @@ func NormalizeTags(field string, tags []string) ([]string, error) {
 		case n == 0:
 			verr.Field(field, "Tags must not be blank")
 		case n > MaxTagLength:
-			verr.Field(field, "Tags must be at most 50 characters")
+			verr.Field(field, fmt.Sprintf("Tags must be at most %d characters", MaxTagLength))
 		case strings.ContainsRune(t, 0):
-			verr.Field(field, "Must not contain NUL (\\u0000) characters")
-		default:
+			verr.Field(field, MsgNUL)
+		case !slices.Contains(out, t):
 			out = append(out, t)
 		}
 	}

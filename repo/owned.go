@@ -49,7 +49,7 @@ func insertLogged[T any](ctx context.Context, db *bun.DB, ev *events, v *T, entr
 		if _, err := tx.NewInsert().Model(v).Returning("*").Exec(ctx); err != nil {
 			return err
 		}
-		return ev.log(ctx, tx, entry(), v)
+		return ev.log(ctx, entry(), v)
 	})
 	if err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func updateLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor mode
 		if err != nil {
 			return err
 		}
-		return ev.log(ctx, tx, model.NewActivity(actor, action, resourceType, id, changes), v)
+		return ev.log(ctx, model.NewActivity(actor, action, resourceType, id, changes), v)
 	})
 	if err != nil {
 		return nil, err
@@ -164,6 +164,6 @@ func deleteLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor mode
 			Exec(ctx); err != nil {
 			return err
 		}
-		return ev.log(ctx, tx, model.NewActivity(actor, action, resourceType, id, nil), old)
+		return ev.log(ctx, model.NewActivity(actor, action, resourceType, id, nil), old)
 	})
 }

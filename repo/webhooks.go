@@ -106,7 +106,7 @@ func (r *WebhookRepo) RotateSecret(ctx context.Context, actor model.Actor, id uu
 			return err
 		}
 		out = w
-		return logActivity(ctx, tx, model.NewActivity(actor, model.ActionWebhookSecretRotated, model.ResourceWebhook, id, nil))
+		return r.ev.log(ctx, model.NewActivity(actor, model.ActionWebhookSecretRotated, model.ResourceWebhook, id, nil), nil)
 	})
 	if err != nil {
 		return nil, err

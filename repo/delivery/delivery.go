@@ -25,8 +25,8 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/egress"
+	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo"
 )
 
