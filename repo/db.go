@@ -22,8 +22,8 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
-	"github.com/remy-crm/remy/egress"
 	"github.com/remy-crm/remy/model"
+	"github.com/remy-crm/remy/repo/egress"
 )
 
 // Open connects to Postgres at dsn through pgx and checks the connection.

@@ -16,9 +16,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/remy-crm/remy/api"
-	"github.com/remy-crm/remy/egress"
 	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo"
+	"github.com/remy-crm/remy/repo/egress"
 )
 
 // testServer is the real API handler on a real listener over a database of

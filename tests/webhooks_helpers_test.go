@@ -12,8 +12,8 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/remy-crm/remy/egress"
 	"github.com/remy-crm/remy/repo/delivery"
+	"github.com/remy-crm/remy/repo/egress"
 )
 
 // received is one request a receiver got.

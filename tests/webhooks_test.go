@@ -14,8 +14,8 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/net/dns/dnsmessage"
 
-	"github.com/remy-crm/remy/egress"
 	"github.com/remy-crm/remy/model"
+	"github.com/remy-crm/remy/repo/egress"
 )
 
 var secretFormat = regexp.MustCompile(`^whsec_[A-Za-z0-9+/]{43}=$`)

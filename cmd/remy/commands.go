@@ -19,11 +19,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/remy-crm/remy/api"
-	"github.com/remy-crm/remy/egress"
 	"github.com/remy-crm/remy/migrations"
 	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo"
 	"github.com/remy-crm/remy/repo/delivery"
+	"github.com/remy-crm/remy/repo/egress"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".

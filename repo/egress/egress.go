@@ -1,4 +1,4 @@
-// Package egress is where Remy's outbound webhook traffic may go: the
+// Package egress (beside the delivery worker, not in the SQL package) is where Remy's outbound webhook traffic may go: the
 // policy that endpoint URLs are checked against when they are stored, and
 // that the delivery dialer applies to every address it connects to. cmd
 // builds one Policy and gives it to the repository and the delivery worker.
