@@ -15,8 +15,9 @@ import (
 // ContactRepo stores contacts. Every method is scoped to one account: a
 // contact of another account is ErrNotFound, exactly like a missing one.
 type ContactRepo struct {
-	db *bun.DB
-	ev *events
+	db       *bun.DB
+	ev       *events
+	contacts owned[model.Contact] // for Delete
 }
 
 // Create inserts a contact for actor's account and logs contact.created in
@@ -175,7 +176,7 @@ func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUI
 // note.deleted for each note), in one transaction. Contacts it introduced
 // lose the link (and get a new version).
 func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check model.Precondition[model.Contact]) error {
-	return deleteLogged(ctx, r.db, r.ev, actor, id, check, model.ActionContactDeleted, model.ResourceContact,
+	return r.contacts.delete(ctx, actor, id, check,
 		func(ctx context.Context, tx bun.Tx) error {
 			_, err := tx.NewUpdate().Model((*model.Contact)(nil)).
 				Set("introduced_by_id = NULL").

@@ -120,12 +120,15 @@ func NewStore(db *bun.DB, opts ...Option) *Store {
 		DB:       db,
 		Accounts: &AccountRepo{db: db},
 		Keys:     &KeyRepo{db: db},
-		Contacts: &ContactRepo{db: db, ev: ev},
-		Tags:     &TagRepo{db: db},
-		Notes:    &NoteRepo{db: db, ev: ev},
+		Contacts: &ContactRepo{db: db, ev: ev, contacts: owned[model.Contact]{db, ev, model.ResourceContact,
+			model.ActionContactCreated, model.ActionContactUpdated, model.ActionContactDeleted}},
+		Tags: &TagRepo{db: db},
+		Notes: &NoteRepo{db: db, notes: owned[model.Note]{db, ev, model.ResourceNote,
+			model.ActionNoteCreated, model.ActionNoteUpdated, model.ActionNoteDeleted}},
 		Activity: &ActivityRepo{db: db},
 		Export:   &ExportRepo{db: db},
-		Webhooks: &WebhookRepo{db: db, ev: ev},
+		Webhooks: &WebhookRepo{db: db, ev: ev, endpoints: owned[model.Webhook]{db, ev, model.ResourceWebhook,
+			model.ActionWebhookCreated, model.ActionWebhookUpdated, model.ActionWebhookDeleted}},
 	}
 	for _, opt := range opts {
 		opt(s)

@@ -17,9 +17,10 @@ import (
 // taking an account is scoped to it: another account's endpoint or
 // delivery is ErrNotFound, exactly like a missing one.
 type WebhookRepo struct {
-	db     *bun.DB
-	ev     *events
-	policy egress.Policy // where endpoints may point
+	db        *bun.DB
+	ev        *events
+	endpoints owned[model.Webhook]
+	policy    egress.Policy // where endpoints may point
 }
 
 // Create validates and stores an endpoint with a new secret, and logs
@@ -34,9 +35,7 @@ func (r *WebhookRepo) Create(ctx context.Context, actor model.Actor, w *model.We
 		return nil, err
 	}
 	w.Secret = model.NewWebhookSecret()
-	return insertLogged(ctx, r.db, r.ev, w, func() *model.Activity {
-		return model.NewActivity(actor, model.ActionWebhookCreated, model.ResourceWebhook, w.ID, nil)
-	})
+	return r.endpoints.insert(ctx, actor, w)
 }
 
 // Get returns one endpoint of the account; ErrNotFound if there is none.
@@ -68,17 +67,15 @@ func (r *WebhookRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUI
 			return nil, err
 		}
 	}
-	return updateLogged(ctx, r.db, r.ev, actor, id, nil, func(w *model.Webhook) (map[string]model.Change, error) {
+	return r.endpoints.update(ctx, actor, id, nil, func(w *model.Webhook) (map[string]model.Change, error) {
 		return patch.Apply(w, r.policy.AllowPrivate)
-	}, func(q *bun.UpdateQuery) *bun.UpdateQuery {
-		return q.Column("url", "events", "description", "enabled", "disabled_reason", "consecutive_failures")
-	}, model.ActionWebhookUpdated, model.ResourceWebhook)
+	}, "url", "events", "description", "enabled", "disabled_reason", "consecutive_failures")
 }
 
 // Delete removes an endpoint, and with it its deliveries (pending ones are
 // dropped: their jobs find nothing to send), and logs webhook.deleted.
 func (r *WebhookRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID) error {
-	return deleteLogged[model.Webhook](ctx, r.db, r.ev, actor, id, nil, model.ActionWebhookDeleted, model.ResourceWebhook, nil)
+	return r.endpoints.delete(ctx, actor, id, nil, nil)
 }
 
 // RotateSecret gives the endpoint a new secret; the old one keeps signing,
