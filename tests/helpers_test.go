@@ -232,3 +232,25 @@ func fieldErrors(t testing.TB, res *response) (map[string]any, []any) {
 	}
 	return fe, form
 }
+
+// eventually calls cond until it returns nil, first at once, then at
+// intervals growing from 5 ms to 50 ms, and fails the test with cond's
+// last error if that has not happened within timeout. It returns how long
+// cond took to hold. cond runs on the caller's goroutine, so it may call
+// t.Fatal itself for a state no amount of waiting can mend.
+func eventually(t testing.TB, timeout time.Duration, cond func() error) time.Duration {
+	t.Helper()
+	start := time.Now()
+	wait := 5 * time.Millisecond
+	for {
+		err := cond()
+		if err == nil {
+			return time.Since(start)
+		}
+		if time.Since(start) > timeout {
+			t.Fatalf("not within %v: %v", timeout, err)
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 50*time.Millisecond)
+	}
+}
