@@ -7,19 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"github.com/remy-crm/remy/api"
-	"github.com/remy-crm/remy/repo"
 )
 
 // sqlMeta are strings that break naively built SQL.
@@ -356,17 +351,9 @@ func TestAttack_SecurityHeaders(t *testing.T) {
 // Activity Log, whatever the client does with it.
 func TestAttack_KeyNeverLeaks(t *testing.T) {
 	t.Parallel()
-	dsn := newDatabase(t)
-	db, err := repo.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := repo.NewStore(db)
 	var logs syncBuffer
-	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hs := httptest.NewServer(api.New(api.Config{PublicURL: "http://remy.test", Version: "test"}, store, log))
-	t.Cleanup(func() { hs.Close(); _ = db.Close() })
-	s := &testServer{URL: hs.URL, DSN: dsn, Store: store}
+	s := newServerWith(t, newDatabase(t), serverOptions{logs: &logs})
+	store := s.Store
 	a := s.newTenant(t)
 	revoked := s.newTenant(t)
 	if _, err := store.DB.NewUpdate().TableExpr("api_keys").Set("revoked_at = now()").Where("id = ?", revoked.KeyID).Exec(context.Background()); err != nil {

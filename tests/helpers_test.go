@@ -21,12 +21,23 @@ import (
 )
 
 // testServer is the real API handler on a real listener over a database of
-// the test's own.
+// the test's own. Requests go through its client (do, send).
 type testServer struct {
-	URL   string
+	client
 	DSN   string
 	Store *repo.Store
 }
+
+// client sends requests to one Remy API over HTTP: the in-process test
+// server (a testServer is one) or a `remy serve` process (clientAt).
+type client struct {
+	URL  string       // the API's base URL
+	HTTP *http.Client // nil: http.DefaultClient
+}
+
+// clientAt is a client of the API at base, such as a `remy serve`
+// process's address.
+func clientAt(base string) *client { return &client{URL: base} }
 
 // newServer starts the API for one test. configure, if given, adjusts the
 // API configuration before the server starts.
@@ -39,16 +50,35 @@ func newServer(t testing.TB, configure ...func(*api.Config)) *testServer {
 // instances behind one load balancer share one), with its own pool.
 func newServerOn(t testing.TB, dsn string, configure ...func(*api.Config)) *testServer {
 	t.Helper()
+	return newServerWith(t, dsn, serverOptions{configure: configure})
+}
+
+// serverOptions are newServerWith's choices beyond the database.
+type serverOptions struct {
+	configure []func(*api.Config) // adjust the API configuration
+	// logs, if set, receives every log line from debug level up; otherwise
+	// warnings and errors go to the test's output.
+	logs io.Writer
+}
+
+// newServerWith is the one place the tests build the API (newServer and
+// newServerOn call it).
+func newServerWith(t testing.TB, dsn string, o serverOptions) *testServer {
+	t.Helper()
 	db, err := repo.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatalf("open database: %v", err)
 	}
 	store := repo.NewStore(db)
 	cfg := api.Config{PublicURL: "http://remy.test", Version: "test"}
-	for _, f := range configure {
+	for _, f := range o.configure {
 		f(&cfg)
 	}
-	log := slog.New(slog.NewJSONHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logs, level := io.Writer(t.Output()), slog.LevelWarn
+	if o.logs != nil {
+		logs, level = o.logs, slog.LevelDebug
+	}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
 	handler := api.New(cfg, store, log)
 	c, err := loadContract(handler)
 	if err != nil {
@@ -60,7 +90,7 @@ func newServerOn(t testing.TB, dsn string, configure ...func(*api.Config)) *test
 		srv.Close()
 		_ = db.Close()
 	})
-	return &testServer{URL: srv.URL, DSN: dsn, Store: store}
+	return &testServer{client: client{URL: srv.URL}, DSN: dsn, Store: store}
 }
 
 // tenant is an account with one API key.
@@ -121,9 +151,9 @@ type header struct{ Name, Value string }
 // do sends a request. body may be nil, a string (sent raw) or anything JSON
 // encodes; a body gets Content-Type: application/json unless a header says
 // otherwise. key "" sends no Authorization header.
-func (s *testServer) do(t testing.TB, method, path, key string, body any, headers ...header) *response {
+func (c *client) do(t testing.TB, method, path, key string, body any, headers ...header) *response {
 	t.Helper()
-	res, err := s.send(method, path, key, body, headers...)
+	res, err := c.send(method, path, key, body, headers...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +161,7 @@ func (s *testServer) do(t testing.TB, method, path, key string, body any, header
 }
 
 // send is do for goroutines other than the test's: it returns its error.
-func (s *testServer) send(method, path, key string, body any, headers ...header) (*response, error) {
+func (c *client) send(method, path, key string, body any, headers ...header) (*response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -146,7 +176,7 @@ func (s *testServer) send(method, path, key string, body any, headers ...header)
 		}
 		rd = bytes.NewReader(buf)
 	}
-	req, err := http.NewRequest(method, s.URL+path, rd)
+	req, err := http.NewRequest(method, c.URL+path, rd)
 	if err != nil {
 		return nil, fmt.Errorf("new request: %w", err)
 	}
@@ -160,7 +190,11 @@ func (s *testServer) send(method, path, key string, body any, headers ...header)
 		req.Header.Set(h.Name, h.Value)
 	}
 	sent := time.Now()
-	res, err := http.DefaultClient.Do(req)
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	res, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -183,7 +217,7 @@ func (s *testServer) countContacts(t testing.TB, accountID uuid.UUID) int {
 }
 
 // createContact posts a contact and returns its data, failing unless 201.
-func (s *testServer) createContact(t testing.TB, key string, body map[string]any) map[string]any {
+func (s *client) createContact(t testing.TB, key string, body map[string]any) map[string]any {
 	t.Helper()
 	res := s.do(t, http.MethodPost, "/api/v1/contacts", key, body)
 	if res.Status != http.StatusCreated {

@@ -20,7 +20,7 @@ type listed struct {
 }
 
 // list GETs path (with its query) and decodes a 200 list body.
-func (s *testServer) list(t testing.TB, key, path string) listed {
+func (s *client) list(t testing.TB, key, path string) listed {
 	t.Helper()
 	res := s.do(t, http.MethodGet, path, key, nil)
 	wantStatus(t, res, http.StatusOK)

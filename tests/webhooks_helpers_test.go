@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -158,7 +159,7 @@ func newWebhookServer(t testing.TB, o webhookOpts) *testServer {
 }
 
 // createWebhook registers an endpoint and returns its data (with secret).
-func (s *testServer) createWebhook(t testing.TB, key, url string, events ...string) map[string]any {
+func (s *client) createWebhook(t testing.TB, key, url string, events ...string) map[string]any {
 	t.Helper()
 	if len(events) == 0 {
 		events = []string{"*"}
@@ -181,7 +182,7 @@ func verify(t testing.TB, r received, secret string) {
 }
 
 // deliveries lists an endpoint's deliveries (query like "?status=failed").
-func (s *testServer) deliveries(t testing.TB, key, endpointID, query string) []map[string]any {
+func (s *client) deliveries(t testing.TB, key, endpointID, query string) []map[string]any {
 	t.Helper()
 	res := s.do(t, http.MethodGet, "/api/v1/webhooks/"+endpointID+"/deliveries"+query, key, nil)
 	wantStatus(t, res, http.StatusOK)
@@ -193,17 +194,15 @@ func (s *testServer) deliveries(t testing.TB, key, endpointID, query string) []m
 }
 
 // waitDelivery polls an endpoint's newest delivery until cond holds.
-func (s *testServer) waitDelivery(t testing.TB, key, endpointID string, timeout time.Duration, cond func(d map[string]any) bool) map[string]any {
+func (s *client) waitDelivery(t testing.TB, key, endpointID string, timeout time.Duration, cond func(d map[string]any) bool) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	var last []map[string]any
-	for time.Now().Before(deadline) {
+	eventually(t, timeout, func() error {
 		last = s.deliveries(t, key, endpointID, "")
-		if len(last) > 0 && cond(last[0]) {
-			return last[0]
+		if len(last) == 0 || !cond(last[0]) {
+			return fmt.Errorf("delivery never reached the expected state; deliveries: %v", last)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("delivery never reached the expected state; deliveries: %v", last)
-	return nil
+		return nil
+	})
+	return last[0]
 }
