@@ -437,13 +437,8 @@ func TestAttack_SlowLorisHeaders(t *testing.T) {
 		}()
 	}
 	// The server still answers while the lorises hang on.
-	res, err := http.Get(base + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("healthz during the attack: %d", res.StatusCode)
+	if got := clientAt(base).do(t, http.MethodGet, "/healthz", "", nil).Status; got != http.StatusOK {
+		t.Fatalf("healthz during the attack: %d", got)
 	}
 	var slowest time.Duration
 	for range conns {

@@ -3,7 +3,6 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -14,16 +13,8 @@ import (
 
 func getMetrics(t *testing.T, url string) (int, string) {
 	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, string(b)
+	res := clientAt(url).do(t, http.MethodGet, "", "", nil)
+	return res.Status, string(res.Body)
 }
 
 func wantMetric(t *testing.T, body, pattern string) {
@@ -88,13 +79,7 @@ func TestMetrics_OwnListener(t *testing.T) {
 		t.Fatalf("no \"serving metrics\" log line:\n%s", logs.String())
 	}
 
-	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/contacts", nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
+	clientAt(base).do(t, http.MethodGet, "/api/v1/contacts", key, nil)
 
 	if status, body := getMetrics(t, base+"/metrics"); status != http.StatusNotFound {
 		t.Fatalf("/metrics on the API listener: %d, want 404\n%s", status, body)
