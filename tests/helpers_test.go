@@ -216,6 +216,17 @@ func (s *testServer) countContacts(t testing.TB, accountID uuid.UUID) int {
 	return int(n)
 }
 
+// dbNow is the time by the database's clock, the one that stamps
+// createdAt and updatedAt (a test machine's clock may differ from it).
+func (s *testServer) dbNow(t testing.TB) time.Time {
+	t.Helper()
+	var now time.Time
+	if err := s.Store.DB.NewRaw("SELECT clock_timestamp()").Scan(context.Background(), &now); err != nil {
+		t.Fatalf("read the database's clock: %v", err)
+	}
+	return now.UTC()
+}
+
 // createContact posts a contact and returns its data, failing unless 201.
 func (s *client) createContact(t testing.TB, key string, body map[string]any) map[string]any {
 	t.Helper()
