@@ -285,15 +285,23 @@ func fieldErrors(t testing.TB, res *response) (map[string]any, []any) {
 // t.Fatal itself for a state no amount of waiting can mend.
 func eventually(t testing.TB, timeout time.Duration, cond func() error) time.Duration {
 	t.Helper()
+	took, err := poll(timeout, cond)
+	if err != nil {
+		t.Fatalf("not within %v: %v", timeout, err)
+	}
+	return took
+}
+
+// poll is eventually for a caller that decides itself what a timeout
+// means: it returns how long cond took to hold, or cond's last error once
+// timeout has passed.
+func poll(timeout time.Duration, cond func() error) (time.Duration, error) {
 	start := time.Now()
 	wait := 5 * time.Millisecond
 	for {
 		err := cond()
-		if err == nil {
-			return time.Since(start)
-		}
-		if time.Since(start) > timeout {
-			t.Fatalf("not within %v: %v", timeout, err)
+		if err == nil || time.Since(start) > timeout {
+			return time.Since(start), err
 		}
 		time.Sleep(wait)
 		wait = min(2*wait, 50*time.Millisecond)
