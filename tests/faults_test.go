@@ -262,7 +262,7 @@ func TestFaults_DatabaseStalledOrCut(t *testing.T) {
 			// Nothing sent during the outage was applied.
 			list := s.do(t, http.MethodGet, "/api/v1/contacts", a.Key, nil).JSON(t)
 			if list["total"] != float64(1) {
-				t.Fatalf("after the outage: %s", mustJSON(list))
+				t.Fatalf("after the outage: %v", list)
 			}
 			if got := s.do(t, http.MethodGet, "/api/v1/contacts/"+c["id"].(string), a.Key, nil).Data(t)["givenName"]; got != "Before" {
 				t.Fatalf("givenName = %v, want Before", got)
@@ -270,8 +270,6 @@ func TestFaults_DatabaseStalledOrCut(t *testing.T) {
 		})
 	}
 }
-
-func mustJSON(v any) string { return fmt.Sprintf("%v", v) }
 
 // Writers run while the database is cut and then stalled under them: every
 // write acknowledged with a 201 is there afterwards, with its Activity Log

@@ -216,6 +216,16 @@ func (s *testServer) countContacts(t testing.TB, accountID uuid.UUID) int {
 	return int(n)
 }
 
+// document GETs the served OpenAPI document and decodes it into doc.
+func (c *client) document(t testing.TB, doc any) {
+	t.Helper()
+	res := c.do(t, http.MethodGet, "/openapi.json", "", nil)
+	wantStatus(t, res, http.StatusOK)
+	if err := json.Unmarshal(res.Body, doc); err != nil {
+		t.Fatalf("/openapi.json: %v", err)
+	}
+}
+
 // dbNow is the time by the database's clock, the one that stamps
 // createdAt and updatedAt (a test machine's clock may differ from it).
 func (s *testServer) dbNow(t testing.TB) time.Time {

@@ -36,9 +36,7 @@ func TestServe_Configuration(t *testing.T) {
 	var doc struct {
 		Servers []struct{ URL string } `json:"servers"`
 	}
-	if err := json.Unmarshal(call(first, http.MethodGet, "/openapi.json", "", nil).Body, &doc); err != nil {
-		t.Fatal(err)
-	}
+	clientAt(first).document(t, &doc)
 	if len(doc.Servers) != 1 || doc.Servers[0].URL != "https://api.remy.example" {
 		t.Fatalf("servers = %+v", doc.Servers)
 	}
