@@ -49,16 +49,7 @@ func TestAttack_Table(t *testing.T) {
 	}
 	tags, _ := json.Marshal(map[string]any{"givenName": "Many", "tags": manyTags})
 
-	tests := []struct {
-		name    string
-		method  string
-		path    string
-		body    any
-		headers []header
-		status  int
-		msg     string // "" accepts any message
-		field   string // for 422: the field that must be named
-	}{
+	tests := []errorCase{
 		// Invalid text.
 		{"invalid UTF-8 in a contact", "POST", "/api/v1/contacts", "{\"givenName\":\"\xff\xfe\"}", nil, 400, "Malformed JSON: invalid UTF-8", ""},
 		{"invalid UTF-8 in a nested field", "POST", "/api/v1/contacts", "{\"emails\":[{\"value\":\"a@b.co\",\"label\":\"w\xc3\x28\"}]}", nil, 400, "Malformed JSON: invalid UTF-8", ""},
@@ -121,28 +112,7 @@ func TestAttack_Table(t *testing.T) {
 		{"invalid UTF-8 in a path", "GET", "/api/v1/contacts/%ff%fe", nil, nil, 400, "Malformed id in path: must be a UUID", ""},
 		{"invalid UTF-8 in a query", "GET", "/api/v1/activity?since=%ff", nil, nil, 422, "Validation failed", "since"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			hs := tt.headers
-			key := a.Key
-			for _, h := range hs {
-				if h.Name == "Authorization" {
-					key = ""
-				}
-			}
-			res := s.do(t, tt.method, tt.path, key, tt.body, hs...)
-			if res.Status >= 500 {
-				t.Fatalf("%d: %s", res.Status, res.Body)
-			}
-			body := wantError(t, res, tt.status, tt.msg)
-			if tt.field != "" {
-				fe := body["details"].(map[string]any)["fieldErrors"].(map[string]any)
-				if _, ok := fe[tt.field]; !ok {
-					t.Fatalf("422 does not name %s: %s", tt.field, res.Body)
-				}
-			}
-		})
-	}
+	s.wantErrors(t, a.Key, tests)
 
 	// None of it was stored: the account holds what the test created.
 	if got := s.countContacts(t, a.Account.ID); got != 1 {

@@ -271,6 +271,46 @@ func wantError(t testing.TB, res *response, status int, msg string) map[string]a
 	return body
 }
 
+// errorCase is a request that must fail, and how.
+type errorCase struct {
+	name    string
+	method  string
+	path    string
+	body    any
+	headers []header
+	status  int
+	msg     string // "" accepts any message
+	field   string // for 422: the field that must be named ("": none)
+}
+
+// wantErrors sends each case, in a subtest of its name, with key unless
+// the case sets its own Authorization header, and checks its error answer
+// (wantError, and the field it names).
+func (c *client) wantErrors(t *testing.T, key string, cases []errorCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			k := key
+			for _, h := range tt.headers {
+				if h.Name == "Authorization" {
+					k = ""
+				}
+			}
+			res := c.do(t, tt.method, tt.path, k, tt.body, tt.headers...)
+			if res.Status >= 500 {
+				t.Fatalf("%d: %s", res.Status, res.Body)
+			}
+			wantError(t, res, tt.status, tt.msg)
+			if tt.field != "" {
+				fe, _ := fieldErrors(t, res)
+				if _, ok := fe[tt.field]; !ok {
+					t.Fatalf("422 does not name %s: %s", tt.field, res.Body)
+				}
+			}
+		})
+	}
+}
+
 // fieldErrors checks a 422 validation body and returns its fieldErrors and
 // formErrors.
 func fieldErrors(t testing.TB, res *response) (map[string]any, []any) {
