@@ -560,7 +560,7 @@ func TestFaults_ProbesDoNotQueueBehindStuckRequests(t *testing.T) {
 		})
 	}
 	// A pool's worth waiting on the lock (the rest queued in the server).
-	eventually(t, deadline/2, func() error {
+	reached := eventually(t, deadline/2, func() error {
 		if got := lockWaiters(t, db); got < pool {
 			return fmt.Errorf("%d of the pool's %d connections wait on the lock", got, pool)
 		}
@@ -569,6 +569,7 @@ func TestFaults_ProbesDoNotQueueBehindStuckRequests(t *testing.T) {
 	if got := lockWaiters(t, db); got != pool {
 		t.Fatalf("%d connections wait on the lock, more than the pool's %d", got, pool)
 	}
+	t.Logf("%d connections waiting on the lock %v after the requests were sent", pool, reached.Round(time.Millisecond))
 
 	probe := func(path string) (*response, time.Duration) {
 		t.Helper()
