@@ -226,6 +226,14 @@ func (c *client) document(t testing.TB, doc any) {
 	}
 }
 
+// wantContacts fails the test unless the account has n contacts.
+func (s *testServer) wantContacts(t testing.TB, accountID uuid.UUID, n int) {
+	t.Helper()
+	if got := s.countContacts(t, accountID); got != n {
+		t.Fatalf("%d contacts, want %d", got, n)
+	}
+}
+
 // dbNow is the time by the database's clock, the one that stamps
 // createdAt and updatedAt (a test machine's clock may differ from it).
 func (s *testServer) dbNow(t testing.TB) time.Time {
