@@ -108,6 +108,14 @@ func (rc *receiver) quiet(t testing.TB, n int, d time.Duration) {
 	}
 }
 
+// setupWebhooks is a webhook test's usual start: a server with its worker
+// tuned by o, a receiver to point endpoints at, and a tenant.
+func setupWebhooks(t testing.TB, o webhookOpts) (*testServer, *receiver, tenant) {
+	t.Helper()
+	s := newWebhookServer(t, o)
+	return s, newReceiver(t), s.newTenant(t)
+}
+
 // webhookOpts tune the worker of a webhook test.
 type webhookOpts struct {
 	Timeout     time.Duration
