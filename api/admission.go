@@ -25,7 +25,7 @@ func (s *server) admission(ctx huma.Context, next func(huma.Context)) {
 	select {
 	case s.admitted <- struct{}{}:
 	case <-ctx.Context().Done():
-		writeHumaError(ctx, problem(ctx.Context().Err(), ""))
+		fail(ctx, problem(ctx.Context().Err(), ""))
 		return
 	}
 	defer func() { <-s.admitted }()

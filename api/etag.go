@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/remy-crm/remy/model"
-	"github.com/remy-crm/remy/repo"
 )
 
 // etag is the strong entity tag of one version of a resource: a short hash of
@@ -65,7 +64,7 @@ func matches(list, tag string, weak bool) bool {
 // precondition returns the check that the repository runs against the
 // locked row, so the comparison and the write are one atomic step; nil when
 // the request carries no If-Match. tagOf is the resource's etag.
-func precondition[T any](p IfMatchParam, tagOf func(*T) string) repo.Precondition[T] {
+func precondition[T any](p IfMatchParam, tagOf func(*T) string) model.Precondition[T] {
 	if strings.TrimSpace(p.IfMatch) == "" {
 		return nil
 	}

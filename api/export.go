@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -94,7 +95,7 @@ func (s *server) registerExport() {
 		}
 		// The snapshot opens here, so a failure is still a JSON error; it is
 		// closed when the body has been streamed.
-		snap, err := s.export.Begin(ctx, accountID(ctx))
+		snap, err := s.store.Export.Begin(ctx, accountID(ctx))
 		if err != nil {
 			<-s.exportSlots
 			return nil, problem(err, "Account")
@@ -285,21 +286,32 @@ func (e exporter) zip(ctx context.Context, w io.Writer) error {
 	return zw.Close()
 }
 
-// Column names are the JSON field names of the resources.
-var (
-	contactColumns = []string{"id", "givenName", "familyName", "nickname", "company", "jobTitle",
-		"emails", "phones", "birthday", "tags", "introducedById", "createdAt", "updatedAt"}
-	noteColumns = []string{"id", "contactId", "body", "createdAt", "updatedAt"}
-)
-
 func (e exporter) contactsCSV(ctx context.Context, w io.Writer) error {
-	cw := newCSVWriter(w, contactColumns)
-	err := e.snap.Contacts(ctx, func(c *model.Contact) error {
-		return cw.row(
-			c.ID.String(), str(c.GivenName), str(c.FamilyName), str(c.Nickname), str(c.Company), str(c.JobTitle),
-			jsonCell(c.Emails), jsonCell(c.Phones), date(c.Birthday), jsonCell(c.Tags), uuidStr(c.IntroducedByID),
-			timestamp(c.CreatedAt), timestamp(c.UpdatedAt),
-		)
+	return writeCSV(w, func(row func(*model.Contact) error) error { return e.snap.Contacts(ctx, row) })
+}
+
+func (e exporter) notesCSV(ctx context.Context, w io.Writer) error {
+	return writeCSV(w, func(row func(*model.Note) error) error { return e.snap.Notes(ctx, row) })
+}
+
+// writeCSV writes the resources walk passes to its callback, one row each:
+// a column for every field the API shows, named and ordered as the
+// resource's JSON.
+func writeCSV[T any](w io.Writer, walk func(row func(*T) error) error) error {
+	var fields []model.Field[T]
+	var header []string
+	for _, f := range model.FieldsOf[T]().All {
+		if f.JSON != "" {
+			fields, header = append(fields, f), append(header, f.JSON)
+		}
+	}
+	cw := newCSVWriter(w, header)
+	cells := make([]string, len(fields))
+	err := walk(func(v *T) error {
+		for i, f := range fields {
+			cells[i] = csvCell(f.Get(v))
+		}
+		return cw.row(cells...)
 	})
 	if err != nil {
 		return err
@@ -307,15 +319,31 @@ func (e exporter) contactsCSV(ctx context.Context, w io.Writer) error {
 	return cw.flush()
 }
 
-func (e exporter) notesCSV(ctx context.Context, w io.Writer) error {
-	cw := newCSVWriter(w, noteColumns)
-	err := e.snap.Notes(ctx, func(n *model.Note) error {
-		return cw.row(n.ID.String(), n.ContactID.String(), n.Body, timestamp(n.CreatedAt), timestamp(n.UpdatedAt))
-	})
-	if err != nil {
-		return err
+// csvCell is a field's value as a CSV cell: text as it is, a null as an
+// empty cell, a time in RFC 3339, a list as the JSON array the API returns
+// for it.
+func csvCell(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case *string:
+		if v == nil {
+			return ""
+		}
+		return *v
+	case time.Time:
+		return v.UTC().Format(time.RFC3339Nano)
+	case fmt.Stringer: // ids, dates
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
+			return ""
+		}
+		return v.String()
 	}
-	return cw.flush()
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "" // lists of strings and LabeledValue always marshal
+	}
+	return string(b)
 }
 
 // csvWriter is encoding/csv (RFC 4180 quoting) plus formula neutralisation.
@@ -355,36 +383,4 @@ func neutralize(s string) string {
 		return "'" + s
 	}
 	return s
-}
-
-func str(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
-func uuidStr[T interface{ String() string }](p *T) string {
-	if p == nil {
-		return ""
-	}
-	return (*p).String()
-}
-
-func date(d *model.Date) string {
-	if d == nil {
-		return ""
-	}
-	return d.String()
-}
-
-func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-// jsonCell is a list field as the JSON array the API returns for it.
-func jsonCell(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "" // slices of strings and LabeledValue always marshal
-	}
-	return string(b)
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/remy-crm/remy/model"
-	"github.com/remy-crm/remy/repo"
 )
 
 // The fuzz targets drive the real handler (router, middleware, Huma's
@@ -64,7 +63,7 @@ func (fakeContacts) List(context.Context, uuid.UUID, model.ContactFilter) (model
 	return model.Page[model.Contact]{Items: []model.Contact{}}, nil
 }
 
-func (f fakeContacts) Update(_ context.Context, _ model.Actor, id uuid.UUID, p model.ContactPatch, check repo.Precondition[model.Contact]) (*model.Contact, error) {
+func (f fakeContacts) Update(_ context.Context, _ model.Actor, id uuid.UUID, p model.ContactPatch, check model.Precondition[model.Contact]) (*model.Contact, error) {
 	c, err := f.Get(context.Background(), fuzzAccount, id)
 	if err != nil {
 		return nil, err
@@ -80,7 +79,7 @@ func (f fakeContacts) Update(_ context.Context, _ model.Actor, id uuid.UUID, p m
 	return c, nil
 }
 
-func (fakeContacts) Delete(context.Context, model.Actor, uuid.UUID, repo.Precondition[model.Contact]) error {
+func (fakeContacts) Delete(context.Context, model.Actor, uuid.UUID, model.Precondition[model.Contact]) error {
 	return nil
 }
 
@@ -108,7 +107,7 @@ func (fakeNotes) List(context.Context, uuid.UUID, uuid.UUID, model.NoteFilter) (
 	return model.Page[model.Note]{Items: []model.Note{}}, nil
 }
 
-func (f fakeNotes) Update(_ context.Context, _ model.Actor, id uuid.UUID, p model.NotePatch, check repo.Precondition[model.Note]) (*model.Note, error) {
+func (f fakeNotes) Update(_ context.Context, _ model.Actor, id uuid.UUID, p model.NotePatch, check model.Precondition[model.Note]) (*model.Note, error) {
 	n, err := f.Get(context.Background(), fuzzAccount, id)
 	if err != nil {
 		return nil, err
@@ -124,7 +123,7 @@ func (f fakeNotes) Update(_ context.Context, _ model.Actor, id uuid.UUID, p mode
 	return n, nil
 }
 
-func (fakeNotes) Delete(context.Context, model.Actor, uuid.UUID, repo.Precondition[model.Note]) error {
+func (fakeNotes) Delete(context.Context, model.Actor, uuid.UUID, model.Precondition[model.Note]) error {
 	return nil
 }
 
@@ -135,17 +134,13 @@ func (fakeActivity) List(context.Context, uuid.UUID, model.ActivityFilter) (mode
 }
 
 // fuzzHandler is the whole API over the stand-ins, built once.
-var fuzzHandler = func() http.Handler {
-	s := &server{
-		cfg:      Config{PublicURL: "http://remy.test", Version: "fuzz"},
-		log:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		keys:     fakeKeys{},
-		contacts: fakeContacts{},
-		notes:    fakeNotes{},
-		activity: fakeActivity{},
-	}
-	return s.handler()
-}()
+var fuzzHandler = New(Config{PublicURL: "http://remy.test", Version: "fuzz"}, Deps{
+	Log:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	Keys:     fakeKeys{},
+	Contacts: fakeContacts{},
+	Notes:    fakeNotes{},
+	Activity: fakeActivity{},
+})
 
 // serve sends one request to the handler and returns the status and body,
 // failing on any 5xx or a non-JSON error body.

@@ -2,8 +2,11 @@ package api
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -49,3 +52,99 @@ func optional[T, M any](n Nullable[T], conv func(T) M) model.Optional[M] {
 }
 
 func same[T any](v T) T { return v }
+
+// inputFields pairs each Nullable field of an input struct I with the
+// field of the model M that has the same JSON name: the whole mapping from
+// a request body to a partial update, worked out once, when the package
+// starts (a field with no settable model field of its name, or of a type
+// that cannot be converted, panics then).
+type inputFields[I, M any] []inputField[M]
+
+type inputField[M any] struct {
+	index []int // of the Nullable in I
+	model model.Field[M]
+}
+
+func pairInput[I, M any]() inputFields[I, M] {
+	var pairs inputFields[I, M]
+	for _, sf := range reflect.VisibleFields(reflect.TypeFor[I]()) {
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if _, ok := reflect.New(sf.Type).Interface().(interface{ sent() bool }); !ok || name == "" {
+			continue
+		}
+		f, ok := model.FieldsOf[M]().ByJSON(name)
+		if !ok || !f.Settable {
+			panic(fmt.Sprintf("api: %s.%s has no settable model field %q", reflect.TypeFor[I]().Name(), sf.Name, name))
+		}
+		if !convertible(sf.Type.Field(2).Type, f.Type) { // Nullable's Value
+			panic(fmt.Sprintf("api: %s.%s cannot be converted to %s", reflect.TypeFor[I]().Name(), sf.Name, f.Type))
+		}
+		pairs = append(pairs, inputField[M]{index: sf.Index, model: f})
+	}
+	return pairs
+}
+
+// patch is the partial update in: every field that was sent sets the model
+// field of its name, null clearing it.
+func (pairs inputFields[I, M]) patch(in *I) model.Patch[M] {
+	var p model.Patch[M]
+	v := reflect.ValueOf(in).Elem()
+	values := reflect.ValueOf(&p.Values).Elem()
+	for _, pair := range pairs {
+		n := v.FieldByIndex(pair.index)
+		if !n.Field(0).Bool() { // Sent
+			continue
+		}
+		p.With(pair.model.JSON)
+		if !n.Field(1).Bool() { // not Null
+			values.FieldByIndex(pair.model.Index()).Set(convert(n.Field(2), pair.model.Type))
+		}
+	}
+	return p
+}
+
+func (n Nullable[T]) sent() bool { return n.Sent }
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+// convertible reports whether convert turns a from into a to: the same
+// type, a pointer to it, a struct with the same fields (EmailInput to
+// LabeledValue), a list of such, or a string the type parses
+// (encoding.TextUnmarshaler, as model.Date).
+func convertible(from, to reflect.Type) bool {
+	switch {
+	case from.AssignableTo(to):
+		return true
+	case to.Kind() == reflect.Pointer:
+		return convertible(from, to.Elem())
+	case from.Kind() == reflect.Slice && to.Kind() == reflect.Slice:
+		return convertible(from.Elem(), to.Elem())
+	case from.Kind() == reflect.Struct && from.ConvertibleTo(to):
+		return true
+	}
+	return from.Kind() == reflect.String && reflect.PointerTo(to).Implements(textUnmarshaler)
+}
+
+// convert turns v into a value of type to (see convertible). A string that
+// does not parse becomes the zero value: Huma has validated its format.
+func convert(v reflect.Value, to reflect.Type) reflect.Value {
+	switch {
+	case v.Type().AssignableTo(to):
+		return v
+	case to.Kind() == reflect.Pointer:
+		p := reflect.New(to.Elem())
+		p.Elem().Set(convert(v, to.Elem()))
+		return p
+	case v.Kind() == reflect.Slice:
+		out := reflect.MakeSlice(to, v.Len(), v.Len())
+		for i := range v.Len() {
+			out.Index(i).Set(convert(v.Index(i), to.Elem()))
+		}
+		return out
+	case v.Kind() == reflect.Struct:
+		return v.Convert(to)
+	}
+	p := reflect.New(to)
+	_ = p.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(v.String()))
+	return p.Elem()
+}

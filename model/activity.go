@@ -50,9 +50,11 @@ type Activity struct {
 	CreatedAt    time.Time         `bun:"created_at,nullzero,notnull,default:clock_timestamp()" json:"createdAt" readOnly:"true"`
 }
 
-// NewActivity builds the entry recording that actor did action to a resource.
+// NewActivity builds the entry recording that actor did action to a resource,
+// with an id of its own, so a write whose answer is lost can be told by it.
 func NewActivity(actor Actor, action, resourceType string, resourceID uuid.UUID, changes map[string]Change) *Activity {
 	return &Activity{
+		ID:           uuid.New(),
 		AccountID:    actor.AccountID,
 		Action:       action,
 		ResourceType: resourceType,

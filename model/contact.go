@@ -3,10 +3,8 @@ package model
 import (
 	"fmt"
 	"net/mail"
-	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -47,67 +45,50 @@ const (
 	MaxTagLength = 50
 )
 
-// Normalize puts a contact in its stored form: names trimmed (blank means
-// absent), lists never nil, tags trimmed, lower-cased and de-duplicated in
-// their first-seen order. It then checks the rules that span fields.
+// Messages of rules stated in more than one place (the model, and the
+// database constraint that backs it).
+const (
+	MsgNUL            = "Must not contain NUL (\\u0000) characters"
+	MsgIntroducesSelf = "A contact cannot introduce itself"
+)
+
+// ContactFields is the table of a contact's columns (see Field).
+var ContactFields = FieldsOf[Contact]()
+
+// ContactPatch is a partial update of a contact.
+type ContactPatch = Patch[Contact]
+
+// Normalize puts a contact in its stored form: text fields trimmed (blank
+// means absent), lists never nil, tags trimmed, lower-cased and
+// de-duplicated in their first-seen order. It then checks the rules that
+// span fields.
 func (c *Contact) Normalize() error {
 	verr := &ValidationError{}
-	for _, s := range []**string{&c.GivenName, &c.FamilyName, &c.Nickname, &c.Company, &c.JobTitle} {
-		*s = trimmedOrNil(*s)
+	for _, f := range ContactFields.Settable {
+		if s, ok := f.Addr(c).(**string); ok {
+			*s = trimmedOrNil(*s)
+			checkText(verr, f.JSON, *s)
+		}
 	}
-	if c.Emails == nil {
-		c.Emails = []LabeledValue{}
-	}
-	if c.Phones == nil {
-		c.Phones = []LabeledValue{}
-	}
-	for i := range c.Emails {
-		c.Emails[i].Value = strings.TrimSpace(c.Emails[i].Value)
-		c.Emails[i].Label = strings.TrimSpace(c.Emails[i].Label)
+	c.Emails = normalizeLabeled(verr, "emails", c.Emails, func(i int, v string) string {
 		// net/mail also accepts "Name <a@b.c>"; a contact's email is the bare address.
-		if a, err := mail.ParseAddress(c.Emails[i].Value); err != nil || a.Address != c.Emails[i].Value {
-			verr.Field("emails", fmt.Sprintf("emails[%d].value must be a plain email address", i))
+		if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
+			return fmt.Sprintf("emails[%d].value must be a plain email address", i)
 		}
-	}
-	for i := range c.Phones {
-		c.Phones[i].Value = strings.TrimSpace(c.Phones[i].Value)
-		c.Phones[i].Label = strings.TrimSpace(c.Phones[i].Label)
-		if c.Phones[i].Value == "" {
-			verr.Field("phones", fmt.Sprintf("phones[%d].value must not be blank", i))
+		return ""
+	})
+	c.Phones = normalizeLabeled(verr, "phones", c.Phones, func(i int, v string) string {
+		if v == "" {
+			return fmt.Sprintf("phones[%d].value must not be blank", i)
 		}
-	}
-	checkText(verr, "givenName", c.GivenName)
-	checkText(verr, "familyName", c.FamilyName)
-	checkText(verr, "nickname", c.Nickname)
-	checkText(verr, "company", c.Company)
-	checkText(verr, "jobTitle", c.JobTitle)
-	for _, lv := range c.Phones {
-		checkText(verr, "phones", &lv.Value, &lv.Label)
-	}
-	for _, lv := range c.Emails {
-		checkText(verr, "emails", &lv.Label)
-	}
-	for i := range c.Tags {
-		checkText(verr, "tags", &c.Tags[i])
-	}
-	tags := make([]string, 0, len(c.Tags))
-	for _, t := range c.Tags {
-		t = strings.ToLower(strings.TrimSpace(t))
-		switch n := utf8.RuneCountInString(t); {
-		case n == 0:
-			verr.Field("tags", "Tags must not be blank")
-			continue
-		case n > MaxTagLength:
-			verr.Field("tags", fmt.Sprintf("Tags must be at most %d characters", MaxTagLength))
-			continue
-		}
-		if !slices.Contains(tags, t) {
-			tags = append(tags, t)
-		}
-	}
+		checkText(verr, "phones", &v)
+		return ""
+	})
+	tags, err := NormalizeTags("tags", c.Tags)
+	verr.merge(err)
 	c.Tags = tags
 	if c.IntroducedByID != nil && *c.IntroducedByID == c.ID && c.ID != uuid.Nil {
-		verr.Field("introducedById", "A contact cannot introduce itself")
+		verr.Field("introducedById", MsgIntroducesSelf)
 	}
 	if c.GivenName == nil && c.FamilyName == nil && c.Nickname == nil && c.Company == nil && len(c.Emails) == 0 {
 		verr.Whole("A contact needs at least one of givenName, familyName, nickname, company or an email")
@@ -115,13 +96,27 @@ func (c *Contact) Normalize() error {
 	return verr.OrNil()
 }
 
-// checkText refuses NUL characters, which JSON allows and Postgres text does not.
-func checkText(verr *ValidationError, field string, values ...*string) {
-	for _, v := range values {
-		if v != nil && strings.ContainsRune(*v, 0) {
-			verr.Field(field, "Must not contain NUL (\\u0000) characters")
-			return
+// normalizeLabeled trims a list's values and labels (never nil) and checks
+// each value with check, which returns a problem or "".
+func normalizeLabeled(verr *ValidationError, field string, list []LabeledValue, check func(i int, value string) string) []LabeledValue {
+	if list == nil {
+		return []LabeledValue{}
+	}
+	for i := range list {
+		list[i].Value = strings.TrimSpace(list[i].Value)
+		list[i].Label = strings.TrimSpace(list[i].Label)
+		if msg := check(i, list[i].Value); msg != "" {
+			verr.Field(field, msg)
 		}
+		checkText(verr, field, &list[i].Label)
+	}
+	return list
+}
+
+// checkText refuses NUL characters, which JSON allows and Postgres text does not.
+func checkText(verr *ValidationError, field string, v *string) {
+	if v != nil && strings.ContainsRune(*v, 0) {
+		verr.Field(field, MsgNUL)
 	}
 }
 
@@ -134,106 +129,6 @@ func trimmedOrNil(s *string) *string {
 		return nil
 	}
 	return &t
-}
-
-// Optional is one field of a partial update. Unset leaves the stored value
-// alone; Set with a nil Value clears it; Set with a Value replaces it.
-type Optional[T any] struct {
-	Set   bool
-	Value *T
-}
-
-// Some returns an Optional that sets v.
-func Some[T any](v T) Optional[T] { return Optional[T]{Set: true, Value: &v} }
-
-// ContactPatch is a partial update of a contact (PATCH semantics).
-type ContactPatch struct {
-	GivenName      Optional[string]
-	FamilyName     Optional[string]
-	Nickname       Optional[string]
-	Company        Optional[string]
-	JobTitle       Optional[string]
-	Emails         Optional[[]LabeledValue]
-	Phones         Optional[[]LabeledValue]
-	Birthday       Optional[Date]
-	Tags           Optional[[]string]
-	IntroducedByID Optional[uuid.UUID]
-}
-
-// Change is one field's value before and after an update, as the Activity
-// Log records it.
-type Change struct {
-	Before any `json:"before"`
-	After  any `json:"after"`
-}
-
-// Apply writes the patch onto c, normalises the result and returns the
-// fields whose stored value changed, keyed by JSON name.
-func (p ContactPatch) Apply(c *Contact) (map[string]Change, error) {
-	before := *c
-	p.Assign(c)
-	if err := c.Normalize(); err != nil {
-		return nil, err
-	}
-	return before.diff(c), nil
-}
-
-// Assign writes the set fields of the patch onto c, as they are.
-func (p ContactPatch) Assign(c *Contact) {
-	setPtr(p.GivenName, &c.GivenName)
-	setPtr(p.FamilyName, &c.FamilyName)
-	setPtr(p.Nickname, &c.Nickname)
-	setPtr(p.Company, &c.Company)
-	setPtr(p.JobTitle, &c.JobTitle)
-	setPtr(p.Birthday, &c.Birthday)
-	setPtr(p.IntroducedByID, &c.IntroducedByID)
-	setSlice(p.Emails, &c.Emails)
-	setSlice(p.Phones, &c.Phones)
-	setSlice(p.Tags, &c.Tags)
-}
-
-func setPtr[T any](o Optional[T], dst **T) {
-	if o.Set {
-		*dst = o.Value
-	}
-}
-
-func setSlice[T any](o Optional[[]T], dst *[]T) {
-	if !o.Set {
-		return
-	}
-	if o.Value == nil {
-		*dst = nil
-		return
-	}
-	*dst = slices.Clone(*o.Value)
-}
-
-func (c *Contact) diff(after *Contact) map[string]Change {
-	changes := map[string]Change{}
-	add := func(name string, b, a any, equal bool) {
-		if !equal {
-			changes[name] = Change{Before: b, After: a}
-		}
-	}
-	add("givenName", c.GivenName, after.GivenName, ptrEqual(c.GivenName, after.GivenName))
-	add("familyName", c.FamilyName, after.FamilyName, ptrEqual(c.FamilyName, after.FamilyName))
-	add("nickname", c.Nickname, after.Nickname, ptrEqual(c.Nickname, after.Nickname))
-	add("company", c.Company, after.Company, ptrEqual(c.Company, after.Company))
-	add("jobTitle", c.JobTitle, after.JobTitle, ptrEqual(c.JobTitle, after.JobTitle))
-	add("emails", c.Emails, after.Emails, slices.Equal(c.Emails, after.Emails))
-	add("phones", c.Phones, after.Phones, slices.Equal(c.Phones, after.Phones))
-	add("birthday", c.Birthday, after.Birthday, ptrEqual(c.Birthday, after.Birthday))
-	add("tags", c.Tags, after.Tags, slices.Equal(c.Tags, after.Tags))
-	add("introducedById", c.IntroducedByID, after.IntroducedByID, ptrEqual(c.IntroducedByID, after.IntroducedByID))
-	return changes
-}
-
-func ptrEqual[T comparable](a, b *T) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
 }
 
 // Page is one page of a list plus the count of the whole list.

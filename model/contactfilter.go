@@ -1,6 +1,8 @@
 package model
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -49,6 +51,19 @@ const (
 	SortCompany    ContactSortKey = "company"
 )
 
+// ContactSortKeys are every sort key, in the order the API lists them.
+var ContactSortKeys = []ContactSortKey{SortCreatedAt, SortUpdatedAt, SortGivenName, SortFamilyName, SortCompany}
+
+// ContactSortValues are the values ParseContactSort reads: each key,
+// ascending then descending.
+func ContactSortValues() []string {
+	out := make([]string, 0, 2*len(ContactSortKeys))
+	for _, k := range ContactSortKeys {
+		out = append(out, string(k), "-"+string(k))
+	}
+	return out
+}
+
 // ContactSort is an order of the contact list. Whatever the key, missing
 // values come last and the id breaks ties, in either direction.
 type ContactSort struct {
@@ -66,8 +81,7 @@ func ParseContactSort(s string) (ContactSort, bool) {
 		return DefaultContactSort, true
 	}
 	key, desc := strings.CutPrefix(s, "-")
-	switch k := ContactSortKey(key); k {
-	case SortCreatedAt, SortUpdatedAt, SortGivenName, SortFamilyName, SortCompany:
+	if k := ContactSortKey(key); slices.Contains(ContactSortKeys, k) {
 		return ContactSort{Key: k, Desc: desc}, true
 	}
 	return ContactSort{}, false
@@ -77,15 +91,15 @@ func ParseContactSort(s string) (ContactSort, bool) {
 // text Postgres cannot store is a ValidationError on field.
 func SearchTerms(field, q string) ([]string, error) {
 	if strings.ContainsRune(q, 0) {
-		return nil, FieldError(field, "Must not contain NUL (\\u0000) characters")
+		return nil, FieldError(field, MsgNUL)
 	}
 	return strings.Fields(q), nil
 }
 
-// NormalizeTags puts tag filters in the form tags are stored in (trimmed,
-// lower-cased), so a filter matches what a contact was given. Blank or
-// over-long tags, or text Postgres cannot store, are a ValidationError on
-// field.
+// NormalizeTags puts tags in their stored form (trimmed, lower-cased,
+// de-duplicated in first-seen order): a contact's tags, and tag filters, so
+// a filter matches what a contact was given. Blank or over-long tags, or
+// text Postgres cannot store, are a ValidationError on field.
 func NormalizeTags(field string, tags []string) ([]string, error) {
 	verr := &ValidationError{}
 	out := make([]string, 0, len(tags))
@@ -95,10 +109,10 @@ func NormalizeTags(field string, tags []string) ([]string, error) {
 		case n == 0:
 			verr.Field(field, "Tags must not be blank")
 		case n > MaxTagLength:
-			verr.Field(field, "Tags must be at most 50 characters")
+			verr.Field(field, fmt.Sprintf("Tags must be at most %d characters", MaxTagLength))
 		case strings.ContainsRune(t, 0):
-			verr.Field(field, "Must not contain NUL (\\u0000) characters")
-		default:
+			verr.Field(field, MsgNUL)
+		case !slices.Contains(out, t):
 			out = append(out, t)
 		}
 	}

@@ -5,6 +5,7 @@ package model
 
 import (
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -36,7 +37,23 @@ func (e *ValidationError) Field(name, msg string) {
 	if e.Fields == nil {
 		e.Fields = map[string][]string{}
 	}
-	e.Fields[name] = append(e.Fields[name], msg)
+	if !slices.Contains(e.Fields[name], msg) {
+		e.Fields[name] = append(e.Fields[name], msg)
+	}
+}
+
+// merge adds the problems of err, if it is a ValidationError.
+func (e *ValidationError) merge(err error) {
+	var other *ValidationError
+	if !errors.As(err, &other) {
+		return
+	}
+	for name, msgs := range other.Fields {
+		for _, m := range msgs {
+			e.Field(name, m)
+		}
+	}
+	e.Form = append(e.Form, other.Form...)
 }
 
 // Whole adds a problem with the request as a whole.
@@ -72,3 +89,8 @@ func FieldError(field, msg string) *ValidationError {
 	e.Field(field, msg)
 	return e
 }
+
+// Precondition inspects the current state of a resource before a write, in
+// the write's transaction; it returns ErrPreconditionFailed to stop the
+// write (If-Match).
+type Precondition[T any] func(current *T) error

@@ -64,9 +64,9 @@ func TestContactPatchApply(t *testing.T) {
 	s := func(v string) *string { return &v }
 	c := &Contact{GivenName: s("Ada"), Company: s("Engines"), Tags: []string{"x"}}
 	changes, err := ContactPatch{
-		GivenName: Optional[string]{Set: true}, // clear
-		Nickname:  Some("Countess"),
-		Tags:      Some([]string{"x"}), // same as before: not a change
+		Values: Contact{Nickname: s("Countess"), Tags: []string{"x"}},
+		// givenName is cleared; tags are the same as before: not a change.
+		Set: []string{"givenName", "nickname", "tags"},
 	}.Apply(c)
 	if err != nil {
 		t.Fatal(err)

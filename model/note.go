@@ -38,7 +38,7 @@ func (n *Note) Validate() error {
 	case !utf8.ValidString(n.Body):
 		return FieldError("body", "Must be valid UTF-8")
 	case strings.ContainsRune(n.Body, 0):
-		return FieldError("body", "Must not contain NUL (\\u0000) characters")
+		return FieldError("body", MsgNUL)
 	}
 	return nil
 }

@@ -13,11 +13,6 @@ import (
 // repositories, inside the transaction of the change they record.
 type ActivityRepo struct{ db *bun.DB }
 
-func logActivity(ctx context.Context, db bun.IDB, a *model.Activity) error {
-	_, err := db.NewInsert().Model(a).Returning("id, created_at").Exec(ctx)
-	return err
-}
-
 type activityRow struct {
 	model.Activity `bun:",extend"`
 	Total          int `bun:"total,scanonly"`

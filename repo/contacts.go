@@ -15,22 +15,19 @@ import (
 // ContactRepo stores contacts. Every method is scoped to one account: a
 // contact of another account is ErrNotFound, exactly like a missing one.
 type ContactRepo struct {
-	db *bun.DB
-	ev *events
+	db       *bun.DB
+	ev       *events
+	contacts owned[model.Contact] // for Delete
 }
 
 // Create inserts a contact for actor's account and logs contact.created in
-// the same transaction. It returns a ValidationError for domain rule
-// violations (including an introducedById outside the account).
+// the same transaction (the caller's, inside Store.InTx). It returns a
+// ValidationError for domain rule violations (including an introducedById
+// outside the account).
 func (r *ContactRepo) Create(ctx context.Context, actor model.Actor, c *model.Contact) (*model.Contact, error) {
 	c.AccountID = actor.AccountID
 	if err := c.Normalize(); err != nil {
 		return nil, err
-	}
-	if inCallerTx(ctx) {
-		return insertLogged(ctx, r.db, r.ev, c, func() *model.Activity {
-			return model.NewActivity(actor, model.ActionContactCreated, model.ResourceContact, c.ID, nil)
-		})
 	}
 	if err := r.create(ctx, actor, c); err != nil {
 		return nil, interpretError(err)
@@ -39,33 +36,17 @@ func (r *ContactRepo) Create(ctx context.Context, actor model.Actor, c *model.Co
 }
 
 // Get returns one contact of the account; ErrNotFound if there is none.
-//
-// It is the hottest read, so it is a prepared pgx statement rather than
-// bun's getOwned[model.Contact] (the same query): measured with
-// `task bench:http`, see README.
 func (r *ContactRepo) Get(ctx context.Context, accountID, id uuid.UUID) (*model.Contact, error) {
 	c := new(model.Contact)
+	args := getContactSQL.args(map[string]any{"account_id": pgUUID(accountID), "id": pgUUID(id)})
 	err := withPgx(ctx, r.db, func(conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, getContactSQL, pgx.QueryExecModeCacheStatement, pgUUID(accountID), pgUUID(id)).Scan(contactColumns(c)...)
+		return conn.QueryRow(ctx, getContactSQL.sql, append([]any{pgx.QueryExecModeCacheStatement}, args...)...).Scan(contactTargets(c)...)
 	})
 	if err != nil {
 		return nil, interpretError(err)
 	}
 	return c, nil
 }
-
-// contactColumns are where the columns of getContactSQL (and of
-// readContactSQL, which begins like it) go.
-func contactColumns(c *model.Contact, more ...any) []any {
-	return append([]any{&c.ID, &c.AccountID, &c.GivenName, &c.FamilyName, &c.Nickname, &c.Company, &c.JobTitle,
-		&c.Emails, &c.Phones, &c.Birthday, &c.Tags, &c.IntroducedByID, &c.Version, &c.CreatedAt, &c.UpdatedAt}, more...)
-}
-
-// getContactSQL is getOwned[model.Contact]'s query with placeholders; the
-// columns are model.Contact's, in contactColumns' order.
-const getContactSQL = `SELECT id, account_id, given_name, family_name, nickname, company, job_title,
-	emails, phones, birthday, tags, introduced_by_id, version, created_at, updated_at
-	FROM contacts WHERE account_id = $1 AND id = $2`
 
 type contactRow struct {
 	model.Contact `bun:",extend"`
@@ -184,23 +165,18 @@ func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.Con
 }
 
 // Update applies a partial update and logs contact.updated with the changed
-// fields, in one transaction. The write applies only to the version the
-// precondition was checked against, so the check and the write are one
-// atomic step.
-func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact]) (*model.Contact, error) {
-	if !inCallerTx(ctx) {
-		return r.update(ctx, actor, id, patch, check)
-	}
-	return updateLogged(ctx, r.db, r.ev, actor, id, check, patch.Apply, func(q *bun.UpdateQuery) *bun.UpdateQuery {
-		return q.ExcludeColumn("id", "account_id", "created_at", "version", "updated_at")
-	}, model.ActionContactUpdated, model.ResourceContact)
+// fields, in one transaction (the caller's, inside Store.InTx). The write
+// applies only to the version the precondition was checked against, so the
+// check and the write are one atomic step.
+func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check model.Precondition[model.Contact]) (*model.Contact, error) {
+	return r.update(ctx, actor, id, patch, check)
 }
 
 // Delete removes a contact and its notes and logs contact.deleted (and
 // note.deleted for each note), in one transaction. Contacts it introduced
 // lose the link (and get a new version).
-func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check Precondition[model.Contact]) error {
-	return deleteLogged(ctx, r.db, r.ev, actor, id, check, model.ActionContactDeleted, model.ResourceContact,
+func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check model.Precondition[model.Contact]) error {
+	return r.contacts.delete(ctx, actor, id, check,
 		func(ctx context.Context, tx bun.Tx) error {
 			_, err := tx.NewUpdate().Model((*model.Contact)(nil)).
 				Set("introduced_by_id = NULL").
@@ -212,6 +188,6 @@ func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUI
 				return err
 			}
 			// Its notes go by ON DELETE CASCADE; each gets its note.deleted entry.
-			return r.ev.logCascadedNoteDeletes(ctx, tx, actor, id)
+			return r.ev.logCascadedNoteDeletes(ctx, actor, id)
 		})
 }

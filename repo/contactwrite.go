@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -12,106 +13,187 @@ import (
 	"github.com/remy-crm/remy/model"
 )
 
-// The contact writes are the hottest, so, like Get, they are prepared pgx
-// statements rather than bun's insertLogged and updateLogged (which the other
-// resources use, and these too inside a Store.InTx): the row, its Activity
-// Log entry and the question "which webhook endpoints want this event" go in
-// one statement, and Postgres only binds and executes it. Measured with
-// `task bench:http`, see README.
+// How a contact is read and written: every statement's column list, its
+// arguments and its scan targets come from model.ContactFields, so a new
+// column is a migration and a struct field, and no statement here names
+// one. Reads and writes are prepared pgx statements (bun would send each
+// as new text to parse and plan), and a write sends its row, its Activity
+// Log entry and the question "which webhook endpoints want this event" as
+// one statement, pipelined with the statements that open and close its
+// transaction (see README, Performance).
 
-// createContactSQL inserts a contact and its contact.created entry, and
-// returns the generated columns, the entry's, the endpoints that want the
-// event and the transaction's id.
-const createContactSQL = `WITH c AS (
-	INSERT INTO contacts (account_id, given_name, family_name, nickname, company, job_title,
-		emails, phones, birthday, tags, introduced_by_id)
-	VALUES ($1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-	RETURNING id, version, created_at, updated_at
-), a AS (
-	INSERT INTO activity_log (account_id, action, resource_type, resource_id, auth_method, api_key_id, ip, user_agent)
-	SELECT $1, $2, 'contact', c.id, $13, $14, $15, $16 FROM c
-	RETURNING id, created_at
-)
-SELECT c.id, c.version, c.created_at, c.updated_at, a.id, a.created_at, ` + endpointsWanting + `, txid_current()
-FROM c, a`
-
-// readContactSQL is getContactSQL with the transaction's id and whether
-// any webhook endpoint wants contact.updated ($3); update appends FOR
-// UPDATE when it must lock.
-const readContactSQL = `SELECT id, account_id, given_name, family_name, nickname, company, job_title,
-	emails, phones, birthday, tags, introduced_by_id, version, created_at, updated_at, txid_current(),
-	EXISTS (SELECT FROM webhook_endpoints w WHERE w.account_id = $1 AND w.enabled AND w.events && ARRAY[$3, '*']::text[])
-	FROM contacts WHERE account_id = $1 AND id = $2`
-
-// updateContactSQL writes every patchable column of a contact still at the
-// version read ($19), with a new version, and its contact.updated entry
-// (id $20, given by the caller, and created when the contact was updated,
-// so that a write whose answer was lost can be found, and its result told,
-// from the entry alone); no row when another write got there first. It returns the endpoints that want
-// the event; updateContactQuietSQL, for when none did at the read, skips
-// the lookup.
 var (
-	updateContactSQL      = fmt.Sprintf(updateContactTemplate, endpointsWanting)
-	updateContactQuietSQL = fmt.Sprintf(updateContactTemplate, "'{}'::uuid[]")
-)
+	contactSelectList = strings.Join(model.Columns(model.ContactFields.All), ", ")
 
-const updateContactTemplate = `WITH c AS (
-	UPDATE contacts SET given_name = $4, family_name = $5, nickname = $6, company = $7, job_title = $8,
-		emails = $9, phones = $10, birthday = $11, tags = $12, introduced_by_id = $13,
+	// getContactSQL reads one contact of an account.
+	getContactSQL = named(`SELECT ` + contactSelectList + ` FROM contacts
+	WHERE account_id = @account_id AND id = @id`)
+
+	// readContactSQL is getContactSQL with the transaction's id and whether
+	// any webhook endpoint wants @action; update appends FOR UPDATE when
+	// it must lock.
+	readContactSQL = `SELECT ` + contactSelectList + `, txid_current(),
+	EXISTS (SELECT FROM webhook_endpoints w WHERE ` + endpointWants + `)
+	FROM contacts WHERE account_id = @account_id AND id = @id`
+
+	// createContactSQL inserts a contact and its contact.created entry, and
+	// returns the generated columns, the endpoints that want the event and
+	// the transaction's id.
+	createContactSQL = named(`WITH c AS (
+	INSERT INTO contacts (account_id, ` + contactSettable(", ", "%s") + `)
+	VALUES (@account_id, ` + contactSettable(", ", "@%s") + `)
+	RETURNING id, version, created_at, updated_at
+), a AS (` + activityInsert("@entry_id", "c.id", "c.created_at", "c") + `)
+SELECT c.id, c.version, c.created_at, c.updated_at, ` + endpointsWanting + `, txid_current()
+FROM c, a`)
+
+	// updateContactSQL writes every settable column of a contact still at
+	// the version read (@version), with a new version, and its
+	// contact.updated entry, created when the contact was updated, so that
+	// a write whose answer was lost can be found, and its result told, from
+	// the entry alone; no row when another write got there first. It
+	// returns the endpoints that want the event; updateContactQuietSQL,
+	// for when none did at the read, skips the lookup.
+	updateContactSQL      = named(fmt.Sprintf(updateContactTemplate, endpointsWanting))
+	updateContactQuietSQL = named(fmt.Sprintf(updateContactTemplate, noEndpoints))
+
+	updateContactTemplate = `WITH c AS (
+	UPDATE contacts SET ` + contactSettable(", ", "%[1]s = @%[1]s") + `,
 		version = version + 1, updated_at = clock_timestamp()
-	WHERE account_id = $1 AND id = $3 AND version = $19
-	RETURNING version, updated_at
-), a AS (
-	INSERT INTO activity_log (id, account_id, action, resource_type, resource_id, auth_method, api_key_id, ip, user_agent, changes, created_at)
-	SELECT $20, $1, $2, 'contact', $3, $14, $15, $16, $17, $18, c.updated_at FROM c
-	RETURNING id
-)
+	WHERE account_id = @account_id AND id = @id AND version = @version
+	RETURNING id, version, updated_at
+), a AS (` + activityInsert("@entry_id", "c.id", "c.updated_at", "c") + `)
 SELECT c.version, c.updated_at, %s
 FROM c, a`
+)
 
-// create is Create outside a Store.InTx, in two round trips: BEGIN with
-// the statement, then COMMIT (after the deliveries, if any endpoint wants
-// the event).
+// contactSettable formats each settable column with format and joins them.
+func contactSettable(sep, format string) string {
+	parts := make([]string, len(model.ContactFields.Settable))
+	for i, f := range model.ContactFields.Settable {
+		parts[i] = strings.ReplaceAll(fmt.Sprintf(format, f.Column), "%", "%%")
+	}
+	return strings.Join(parts, sep)
+}
+
+// contactTargets are where the columns of contactSelectList go, then more.
+func contactTargets(c *model.Contact, more ...any) []any {
+	dest := make([]any, 0, len(model.ContactFields.All)+len(more))
+	for _, f := range model.ContactFields.All {
+		dest = append(dest, f.Addr(c))
+	}
+	return append(dest, more...)
+}
+
+// contactArgs are the named arguments of a write of c: entry a's, and each
+// settable column's, named after the column.
+func contactArgs(c *model.Contact, a *model.Activity) map[string]any {
+	args := entryArgs(a)
+	for _, f := range model.ContactFields.Settable {
+		args[f.Column] = pgArg(f.Get(c))
+	}
+	return args
+}
+
+// frame is how a write's statements are framed: in a transaction of its
+// own (BEGIN … COMMIT, then the lost-answer check), or in a savepoint of
+// the caller's transaction (Store.InTx), which commits it.
+type frame struct {
+	open, close statement
+	undo        string
+	own         bool
+	closed      bool // the close went through
+}
+
+var (
+	ownTx     = frame{open: begin, close: commit, undo: "ROLLBACK", own: true}
+	savepoint = frame{open: statement{sql: "SAVEPOINT remy_write"}, close: statement{sql: "RELEASE SAVEPOINT remy_write"},
+		undo: "ROLLBACK TO SAVEPOINT remy_write; RELEASE SAVEPOINT remy_write"}
+)
+
+// write runs fn with a pgx connection and the frame for it: a pooled
+// connection of its own, or the caller's transaction's. If fn returns
+// without closing its frame (an error, or nothing to write), what it
+// opened is undone.
+func (r *ContactRepo) write(ctx context.Context, fn func(conn *pgx.Conn, f *frame) error) error {
+	run := func(conn *pgx.Conn, f frame) error {
+		err := fn(conn, &f)
+		if !f.closed && !conn.IsClosed() && (!f.own || conn.PgConn().TxStatus() != 'I') {
+			_, _ = conn.Exec(ctx, f.undo)
+		}
+		return err
+	}
+	if s := sessionOf(ctx); s != nil {
+		return s.pgx(func(conn *pgx.Conn) error { return run(conn, savepoint) })
+	}
+	return withPgx(ctx, r.db, func(conn *pgx.Conn) error { return run(conn, ownTx) })
+}
+
+// finish sends stmts and closes the frame in the same round trip. In a
+// transaction of its own, a COMMIT whose answer is lost is resolved (see
+// runTx); in a savepoint, the caller's transaction notes the id. When a
+// statement sent with the close returned no row, the close still ran (an
+// empty commit) and the answer is errOvertaken.
+func (r *ContactRepo) finish(ctx context.Context, conn *pgx.Conn, f *frame, xid int64, stmts ...statement) error {
+	if err := ctx.Err(); err != nil {
+		return err // the close not sent: undone for certain
+	}
+	stmts = append(stmts, f.close)
+	noRow := false
+	send := func() error {
+		err := pipeline(ctx, conn, stmts...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			noRow, err = true, nil
+		}
+		return err
+	}
+	var err error
+	if f.own {
+		err = commitResolved(ctx, r.db, xid, send)
+	} else {
+		if p := noteXID(ctx); p != nil {
+			*p = xid
+		}
+		err = send()
+	}
+	f.closed = err == nil
+	if noRow && err == nil {
+		return errOvertaken
+	}
+	return err
+}
+
+// create is Create's write: the open statement with the row, its entry and
+// the endpoint lookup; the deliveries, if any endpoint wants the event;
+// the close.
 func (r *ContactRepo) create(ctx context.Context, actor model.Actor, c *model.Contact) error {
 	a := model.NewActivity(actor, model.ActionContactCreated, model.ResourceContact, uuid.Nil, nil)
-	return withPgx(ctx, r.db, func(conn *pgx.Conn) error {
-		defer rollbackOpen(ctx, conn)
+	return r.write(ctx, func(conn *pgx.Conn, f *frame) error {
 		var endpoints []uuid.UUID
 		var xid int64
-		args := append([]any{pgUUID(c.AccountID), a.Action}, patchable(c)...)
-		args = append(args, a.AuthMethod, pgUUIDOrNull(a.APIKeyID), a.IP, a.UserAgent)
-		err := pipeline(ctx, conn, begin, statement{sql: createContactSQL, args: args, dest: []any{&c.ID, &c.Version, &c.CreatedAt, &c.UpdatedAt, &a.ID, &a.CreatedAt, &endpoints, &xid}})
+		err := pipeline(ctx, conn, f.open, createContactSQL.statement(contactArgs(c, a),
+			&c.ID, &c.Version, &c.CreatedAt, &c.UpdatedAt, &endpoints, &xid))
 		if err != nil {
 			return err
 		}
-		a.ResourceID = c.ID
+		a.ResourceID, a.CreatedAt = c.ID, c.CreatedAt
 		if err := r.ev.deliver(ctx, connTx{conn}, a, endpoints, c); err != nil {
 			return err
 		}
-		if err := ctx.Err(); err != nil {
-			return err // COMMIT not sent: rolled back for certain
-		}
-		return commitResolved(ctx, r.db, xid, func() error { return pipeline(ctx, conn, commit) })
+		return r.finish(ctx, conn, f, xid)
 	})
-}
-
-// patchable is the arguments of the columns a contact's writes set, in the
-// order of createContactSQL's and updateContactTemplate's lists.
-func patchable(c *model.Contact) []any {
-	return []any{c.GivenName, c.FamilyName, c.Nickname, c.Company, c.JobTitle,
-		c.Emails, c.Phones, pgDateOrNull(c.Birthday), c.Tags, pgUUIDOrNull(c.IntroducedByID)}
 }
 
 // errOvertaken is updateOnce's answer when another write changed the
 // contact between its read and its write.
 var errOvertaken = errors.New("contact changed since it was read")
 
-// update is Update outside a Store.InTx: read, check, apply, and write only
-// when something changed. First optimistically: the read takes no lock (a
-// row lock is a WAL record of its own) and the write applies only if the
+// update is Update's write: read, check, apply, and write only when
+// something changed. First optimistically: the read takes no lock (a row
+// lock is a WAL record of its own) and the write applies only if the
 // version is still the one read; if another write got there first, once
 // more under FOR UPDATE, which nothing can overtake.
-func (r *ContactRepo) update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact]) (*model.Contact, error) {
+func (r *ContactRepo) update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check model.Precondition[model.Contact]) (*model.Contact, error) {
 	c, err := r.updateOnce(ctx, actor, id, patch, check, false)
 	if errors.Is(err, errOvertaken) {
 		c, err = r.updateOnce(ctx, actor, id, patch, check, true)
@@ -122,26 +204,32 @@ func (r *ContactRepo) update(ctx context.Context, actor model.Actor, id uuid.UUI
 	return c, nil
 }
 
-// updateOnce is one attempt of update, in two round trips (BEGIN with the
-// read, then the write with COMMIT) when no webhook endpoint wants the
-// event; with one, the deliveries go in before a separate COMMIT.
-func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check Precondition[model.Contact], lock bool) (*model.Contact, error) {
+var (
+	readContact       = named(readContactSQL)
+	readContactLocked = named(readContactSQL + " FOR UPDATE")
+)
+
+// updateOnce is one attempt of update, in two round trips (the open
+// statement with the read, then the write with the close) when no webhook
+// endpoint wants the event; with one, the deliveries go in before a
+// separate close.
+func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check model.Precondition[model.Contact], lock bool) (*model.Contact, error) {
 	c := new(model.Contact)
 	a := model.NewActivity(actor, model.ActionContactUpdated, model.ResourceContact, id, nil)
-	a.ID = uuid.New()
-	var readVersion int64
-	read := readContactSQL
+	read := readContact
 	if lock {
-		read += " FOR UPDATE"
+		read = readContactLocked
 	}
+	var readVersion int64
+	var own bool
 	overtaken := false
-	err := withPgx(ctx, r.db, func(conn *pgx.Conn) error {
-		defer rollbackOpen(ctx, conn)
+	err := r.write(ctx, func(conn *pgx.Conn, f *frame) error {
+		own = f.own
 		var xid int64
 		var hooks bool
-		err := pipeline(ctx, conn, begin, statement{sql: read, args: []any{pgUUID(actor.AccountID), pgUUID(id), a.Action},
-			dest: contactColumns(c, &xid, &hooks)})
-		if err != nil {
+		args := entryArgs(a)
+		args["id"] = pgUUID(id)
+		if err := pipeline(ctx, conn, f.open, read.statement(args, contactTargets(c, &xid, &hooks)...)); err != nil {
 			return err
 		}
 		if check != nil {
@@ -149,50 +237,46 @@ func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid
 				return err
 			}
 		}
+		var err error
 		if a.Changes, err = patch.Apply(c); err != nil || len(a.Changes) == 0 {
-			return err // nothing written: the deferred ROLLBACK ends it
+			return err // nothing written: write undoes what was opened
 		}
 		var endpoints []uuid.UUID
-		args := append([]any{pgUUID(actor.AccountID), a.Action, pgUUID(id)}, patchable(c)...)
-		args = append(args, a.AuthMethod, pgUUIDOrNull(a.APIKeyID), a.IP, a.UserAgent, a.Changes, c.Version, pgUUID(a.ID))
 		readVersion = c.Version
-		write := statement{sql: updateContactQuietSQL, args: args, dest: []any{&c.Version, &c.UpdatedAt, &endpoints}}
-		// No endpoint wanted the event when the row was read: the write
-		// and COMMIT travel together. (One created since gets no delivery:
-		// the two were concurrent, and this is one order of them.)
-		send := []statement{write, commit}
+		args = contactArgs(c, a)
+		args["id"], args["version"] = pgUUID(id), c.Version
+		stmt := updateContactQuietSQL
 		if hooks {
-			write.sql = updateContactSQL
-			if err := pipeline(ctx, conn, write); err != nil {
-				if errors.Is(err, pgx.ErrNoRows) {
-					overtaken = true
-					return nil
-				}
+			stmt = updateContactSQL
+		}
+		w := stmt.statement(args, &c.Version, &c.UpdatedAt, &endpoints)
+		// No endpoint wanted the event when the row was read: the write
+		// and the close travel together. (One created since gets no
+		// delivery: the two were concurrent, and this is one order of them.)
+		send := []statement{w}
+		if hooks {
+			if err := pipeline(ctx, conn, w); err != nil {
+				overtaken = errors.Is(err, pgx.ErrNoRows)
 				return err
 			}
 			if err := r.ev.deliver(ctx, connTx{conn}, a, endpoints, c); err != nil {
 				return err
 			}
-			send = []statement{commit}
+			send = nil
 		}
-		if err := ctx.Err(); err != nil {
-			return err // COMMIT not sent: rolled back for certain
+		err = r.finish(ctx, conn, f, xid, send...)
+		if errors.Is(err, errOvertaken) { // nothing written; the close ended an empty transaction
+			overtaken = true
+			return nil
 		}
-		return commitResolved(ctx, r.db, xid, func() error {
-			err := pipeline(ctx, conn, send...)
-			if errors.Is(err, pgx.ErrNoRows) { // nothing written; the COMMIT ended an empty transaction
-				overtaken = true
-				return nil
-			}
-			return err
-		})
+		return err
 	})
 	switch {
-	case err != nil:
-		return nil, err
 	case overtaken:
 		return nil, errOvertaken
-	case len(a.Changes) > 0 && c.Version == readVersion:
+	case err != nil:
+		return nil, err
+	case own && len(a.Changes) > 0 && c.Version == readVersion:
 		// Committed, but the answer carrying the new version was lost.
 		return r.lostUpdate(ctx, c, a.ID)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/remy-crm/remy/model"
+	"github.com/remy-crm/remy/repo/egress"
 )
 
 // Open connects to Postgres at dsn through pgx and checks the connection.
@@ -101,22 +102,38 @@ type Store struct {
 	Webhooks *WebhookRepo
 }
 
+// Option adjusts a Store as NewStore builds it.
+type Option func(*Store)
+
+// WithWebhookPolicy sets where webhook endpoints may point; without it,
+// public addresses over https only (the zero egress.Policy).
+func WithWebhookPolicy(p egress.Policy) Option {
+	return func(s *Store) { s.Webhooks.policy = p }
+}
+
 // NewStore returns the repositories over db.
-func NewStore(db *bun.DB) *Store {
+func NewStore(db *bun.DB, opts ...Option) *Store {
 	ev := newEvents(db)
-	return &Store{
+	s := &Store{
 		Idempotency: &IdempotencyRepo{db: db},
 
 		DB:       db,
 		Accounts: &AccountRepo{db: db},
 		Keys:     &KeyRepo{db: db},
-		Contacts: &ContactRepo{db: db, ev: ev},
-		Tags:     &TagRepo{db: db},
-		Notes:    &NoteRepo{db: db, ev: ev},
+		Contacts: &ContactRepo{db: db, ev: ev, contacts: owned[model.Contact]{db, ev, model.ResourceContact,
+			model.ActionContactCreated, model.ActionContactUpdated, model.ActionContactDeleted}},
+		Tags: &TagRepo{db: db},
+		Notes: &NoteRepo{db: db, notes: owned[model.Note]{db, ev, model.ResourceNote,
+			model.ActionNoteCreated, model.ActionNoteUpdated, model.ActionNoteDeleted}},
 		Activity: &ActivityRepo{db: db},
 		Export:   &ExportRepo{db: db},
-		Webhooks: &WebhookRepo{db: db, ev: ev},
+		Webhooks: &WebhookRepo{db: db, ev: ev, endpoints: owned[model.Webhook]{db, ev, model.ResourceWebhook,
+			model.ActionWebhookCreated, model.ActionWebhookUpdated, model.ActionWebhookDeleted}},
 	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
 }
 
 // Ping reports whether the database answers.
@@ -132,21 +149,23 @@ const (
 	pgFeatureNotSupported = "0A000"
 )
 
-// Constraints whose violation is the client's doing, and the field to blame.
-var constraintFields = map[string]string{
-	"contacts_introduced_by_fk":       "introducedById",
-	"contacts_introduced_by_not_self": "introducedById",
-}
-
-var constraintMessages = map[string]string{
-	"contacts_introduced_by_fk":       "Must be the id of another contact in this account",
-	"contacts_introduced_by_not_self": "A contact cannot introduce itself",
+// Constraints whose violation is the client's doing: the field to blame,
+// and what to tell the client.
+var constraintErrors = map[string]struct{ field, message string }{
+	"contacts_introduced_by_fk":       {"introducedById", "Must be the id of another contact in this account"},
+	"contacts_introduced_by_not_self": {"introducedById", model.MsgIntroducesSelf},
 }
 
 // Foreign keys whose violation means the parent named in the URL is not the
 // account's (or no longer exists): a 404, not a validation error.
 var notFoundConstraints = map[string]bool{
 	"notes_contact_fk": true,
+}
+
+// isStalePlan reports a prepared statement that a migration outdated
+// ("cached plan must not change result type").
+func isStalePlan(pgErr *pgconn.PgError) bool {
+	return pgErr.Code == pgFeatureNotSupported && strings.Contains(pgErr.Message, "cached plan must not change result type")
 }
 
 // interpretError turns driver errors into model's sentinels. Anything it does
@@ -171,8 +190,8 @@ func interpretError(err error) error {
 		if notFoundConstraints[pgErr.ConstraintName] {
 			return model.ErrNotFound
 		}
-		if field, ok := constraintFields[pgErr.ConstraintName]; ok {
-			return model.FieldError(field, constraintMessages[pgErr.ConstraintName])
+		if c, ok := constraintErrors[pgErr.ConstraintName]; ok {
+			return model.FieldError(c.field, c.message)
 		}
 		switch pgErr.Code {
 		case "22021", "22P05": // bad byte sequence, unsupported Unicode escape (NUL)
@@ -181,13 +200,12 @@ func interpretError(err error) error {
 			return fmt.Errorf("%w: %s", model.ErrConflict, pgErr.ConstraintName)
 		case "57P01", "57P02", "57P03", "53300": // admin shutdown, crash, cannot connect now, too many connections
 			return fmt.Errorf("%w: %s", model.ErrUnavailable, pgErr.Code)
-		case pgFeatureNotSupported:
-			if strings.Contains(pgErr.Message, "cached plan must not change result type") {
-				// A migration changed a table under a prepared statement of
-				// a running connection: nothing ran, and a retry will
-				// prepare it afresh (pgx forgets it; see pipeline).
-				return fmt.Errorf("%w: %s", model.ErrUnavailable, pgErr.Message)
-			}
+		}
+		if isStalePlan(pgErr) {
+			// A migration changed a table under a prepared statement of a
+			// running connection: nothing ran, and a retry will prepare it
+			// afresh (pgx forgets it; see pipeline).
+			return fmt.Errorf("%w: %s", model.ErrUnavailable, pgErr.Message)
 		}
 		return err
 	}
@@ -202,17 +220,36 @@ func interpretError(err error) error {
 	return err
 }
 
-// txKey carries the transaction of Store.InTx in a context.
-type txKey struct{}
+// session is a transaction and the pooled connection it runs on. bun's
+// statements go through tx; pipelined pgx statements (the contact writes,
+// the Activity Log entry) go to the same connection through pgx, so both
+// kinds run in the one transaction. The two are never used at once: a
+// request's repository calls are sequential.
+type session struct {
+	conn bun.Conn
+	tx   bun.Tx
+}
+
+// pgx runs fn on the session's connection as pgx itself.
+func (s *session) pgx(fn func(*pgx.Conn) error) error {
+	return s.conn.Raw(func(dc any) error { return fn(dc.(*stdlib.Conn).Conn()) })
+}
+
+// sessionKey carries the session of runTx in a context.
+type sessionKey struct{}
+
+// sessionOf is ctx's transaction, if it carries one.
+func sessionOf(ctx context.Context) *session {
+	s, _ := ctx.Value(sessionKey{}).(*session)
+	return s
+}
 
 // InTx runs fn in one transaction: every repository call made with the
 // context fn receives joins it (as a savepoint), so the calls commit or
 // roll back together. The API uses it to store an idempotent request's
 // response in the same transaction as the resource the request created.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	return interpretError(runTx(ctx, s.DB, func(ctx context.Context, tx bun.Tx) error {
-		return fn(context.WithValue(ctx, txKey{}, tx))
-	}))
+	return inTx(ctx, s.DB, func(ctx context.Context, _ bun.Tx) error { return fn(ctx) })
 }
 
 // commitCheckWindow is how long, at least, runTx keeps asking whether a
@@ -231,7 +268,12 @@ const commitCheckWindow = time.Second
 // the outcome unknown; the error is then ErrUnavailable like any outage,
 // and an Idempotency-Key makes the retry safe.
 func runTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -242,6 +284,7 @@ func runTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.
 		}
 	}()
 	var xid int64
+	ctx = context.WithValue(ctx, sessionKey{}, &session{conn: c, tx: tx})
 	if err := fn(context.WithValue(ctx, xidKey{}, &xid), tx); err != nil {
 		return err
 	}
@@ -321,24 +364,21 @@ func askUntilAnswered(ctx context.Context, ask func(context.Context) bool) {
 }
 
 // inTx runs fn in a transaction, or in a savepoint of the caller's (see
-// Store.InTx), and interprets its error.
+// Store.InTx), and interprets its error: the one place a transaction's
+// error is interpreted.
 func inTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
-	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
-		return interpretError(tx.RunInTx(ctx, nil, fn))
+	if s := sessionOf(ctx); s != nil {
+		// bun would hand fn the context the transaction began with,
+		// without the session.
+		return interpretError(s.tx.RunInTx(ctx, nil, func(_ context.Context, sp bun.Tx) error { return fn(ctx, sp) }))
 	}
 	return interpretError(runTx(ctx, db, fn))
 }
 
-// inCallerTx reports whether ctx carries a Store.InTx transaction.
-func inCallerTx(ctx context.Context) bool {
-	_, ok := ctx.Value(txKey{}).(bun.Tx)
-	return ok
-}
-
 // conn is the caller's transaction (see Store.InTx) if there is one, else db.
 func conn(ctx context.Context, db *bun.DB) bun.IDB {
-	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
-		return tx
+	if s := sessionOf(ctx); s != nil {
+		return s.tx
 	}
 	return db
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -12,7 +13,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/remy-crm/remy/model"
 )
@@ -61,53 +61,92 @@ func newEvents(db *bun.DB) *events {
 	return &events{queue: c, pgxQueue: pc}
 }
 
-// log writes entry and, when it is a deliverable event, one delivery of
-// object (the resource as the API shows it) for each of the account's
-// enabled endpoints that want it. For an account without webhooks this is
-// the same single round trip as a plain INSERT: the delivery half of the
-// statement probes an empty range of a partial index.
-func (e *events) log(ctx context.Context, tx bun.Tx, a *model.Activity, object any) error {
-	if !model.Deliverable(a.Action) {
-		return logActivity(ctx, tx, a)
+// The Activity Log entry and the endpoint lookup, each written once and
+// shared by every statement that writes an entry. Their arguments are
+// named: @account_id, @action, @resource_type, @auth_method, @api_key_id,
+// @ip, @user_agent and @changes (see entryArgs).
+
+// endpointWants is the condition on "webhook_endpoints w" that keeps the
+// account's enabled endpoints that want event @action.
+const endpointWants = `w.account_id = @account_id AND w.enabled AND w.events && ARRAY[@action, '*']::text[]`
+
+// endpointsWanting is the ids of those endpoints, selected beside an entry
+// and passed to deliver.
+const endpointsWanting = `ARRAY(SELECT w.id FROM webhook_endpoints w WHERE ` + endpointWants + `)`
+
+// noEndpoints stands for endpointsWanting where no endpoint can want the
+// event (webhook.* actions are not delivered, even to '*').
+const noEndpoints = `'{}'::uuid[]`
+
+// activityInsert is the INSERT of Activity Log entries, one per row of
+// from (no FROM when ""), with the entry's id, resource and time given as
+// SQL over from's rows. It returns each entry's id, resource and time.
+func activityInsert(id, resourceID, createdAt, from string) string {
+	if from != "" {
+		from = "\n\tFROM " + from
 	}
-	obj, err := json.Marshal(object)
-	if err != nil {
-		return fmt.Errorf("encode webhook object: %w", err)
+	return `INSERT INTO activity_log (id, account_id, action, resource_type, resource_id,
+		auth_method, api_key_id, ip, user_agent, changes, created_at)
+	SELECT ` + id + `, @account_id, @action, @resource_type, ` + resourceID + `,
+		@auth_method, @api_key_id, @ip, @user_agent, @changes, ` + createdAt + from + `
+	RETURNING id, resource_id, created_at`
+}
+
+// entryArgs are the named arguments of entry a: its own id and resource,
+// and the actor and action every entry records.
+func entryArgs(a *model.Activity) map[string]any {
+	args := map[string]any{
+		"entry_id":      pgUUID(a.ID),
+		"account_id":    pgUUID(a.AccountID),
+		"action":        a.Action,
+		"resource_type": a.ResourceType,
+		"resource_id":   pgUUID(a.ResourceID),
+		"auth_method":   a.AuthMethod,
+		"api_key_id":    pgUUIDOrNull(a.APIKeyID),
+		"ip":            a.IP,
+		"user_agent":    a.UserAgent,
+		"changes":       nil,
 	}
-	var changes *string
 	if a.Changes != nil {
-		b, err := json.Marshal(a.Changes)
-		if err != nil {
-			return fmt.Errorf("encode changes: %w", err)
+		args["changes"] = a.Changes
+	}
+	return args
+}
+
+// logEntrySQL writes one entry (logged with it: the endpoints that want it
+// and the transaction's id); logQuietSQL, for actions that are never
+// delivered, skips the lookup.
+var (
+	logEntrySQL = named(fmt.Sprintf(logEntryTemplate, endpointsWanting))
+	logQuietSQL = named(fmt.Sprintf(logEntryTemplate, noEndpoints))
+)
+
+var logEntryTemplate = `WITH a AS (` + activityInsert("@entry_id", "@resource_id", "clock_timestamp()", "") + `)
+SELECT a.created_at, %s, txid_current() FROM a`
+
+// log writes entry a, in the transaction of ctx (see runTx), and, when it
+// is a deliverable event, one delivery of object (the resource as the API
+// shows it) for each of the account's enabled endpoints that want it.
+func (e *events) log(ctx context.Context, a *model.Activity, object any) error {
+	s := sessionOf(ctx)
+	if s == nil {
+		return errors.New("events.log: outside a transaction")
+	}
+	stmt := logQuietSQL
+	if model.Deliverable(a.Action) {
+		stmt = logEntrySQL
+	}
+	return s.pgx(func(conn *pgx.Conn) error {
+		var endpoints []uuid.UUID
+		var xid int64
+		if err := pipeline(ctx, conn, stmt.statement(entryArgs(a), &a.CreatedAt, &endpoints, &xid)); err != nil {
+			return err
 		}
-		s := string(b)
-		changes = &s
-	}
-	var ids []uuid.UUID
-	var xid int64
-	err = tx.NewRaw(`WITH a AS (
-			INSERT INTO activity_log (account_id, action, resource_type, resource_id, auth_method, api_key_id, ip, user_agent, changes)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)
-			RETURNING id, created_at
-		), d AS (
-			INSERT INTO webhook_deliveries (account_id, endpoint_id, event_id, event_type, object)
-			SELECT w.account_id, w.id, a.id, ?, ?::json
-			FROM webhook_endpoints w, a
-			WHERE w.account_id = ? AND w.enabled AND w.events && ARRAY[?, '*']::text[]
-			RETURNING id
-		)
-		SELECT a.id, a.created_at, ARRAY(SELECT id FROM d), txid_current() FROM a`,
-		a.AccountID, a.Action, a.ResourceType, a.ResourceID, a.AuthMethod, a.APIKeyID, a.IP, a.UserAgent, changes,
-		a.Action, string(obj),
-		a.AccountID, a.Action,
-	).Scan(ctx, &a.ID, &a.CreatedAt, pgdialect.Array(&ids), &xid)
-	if err != nil {
-		return err
-	}
-	if p := noteXID(ctx); p != nil {
-		*p = xid
-	}
-	return e.enqueue(ctx, tx, ids, false)
+		if p := noteXID(ctx); p != nil {
+			*p = xid
+		}
+		return e.deliver(ctx, connTx{conn}, a, endpoints, object)
+	})
 }
 
 // enqueue inserts one delivery job per id in tx.
@@ -127,14 +166,8 @@ func deliveryJobs(ids []uuid.UUID, manual bool) []river.InsertManyParams {
 	return params
 }
 
-// endpointsWanting is the SQL of the ids of account $1's enabled webhook
-// endpoints that want event $2; a hot write selects it beside its Activity
-// Log entry and passes the result to deliver.
-const endpointsWanting = `ARRAY(SELECT w.id FROM webhook_endpoints w
-	WHERE w.account_id = $1 AND w.enabled AND w.events && ARRAY[$2, '*']::text[])`
-
-// deliver writes, in a pipelined write's transaction, the delivery of object (the
-// resource as the API shows it) for event a to each of endpoints, and
+// deliver writes, in the transaction open on conn, the delivery of object
+// (the resource as the API shows it) for event a to each of endpoints, and
 // their River jobs; nothing when endpoints is empty, as it is for most
 // accounts.
 func (e *events) deliver(ctx context.Context, tx pgx.Tx, a *model.Activity, endpoints []uuid.UUID, object any) error {
@@ -155,7 +188,15 @@ func (e *events) deliver(ctx context.Context, tx pgx.Tx, a *model.Activity, endp
 	if err != nil {
 		return err
 	}
-	_, err = e.pgxQueue.InsertManyTx(ctx, tx, deliveryJobs(ids, false))
+	return e.insertJobs(ctx, tx, ids)
+}
+
+// insertJobs queues one delivery job per id in tx.
+func (e *events) insertJobs(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := e.pgxQueue.InsertManyTx(ctx, tx, deliveryJobs(ids, false))
 	return err
 }
 
@@ -164,36 +205,39 @@ func (e *events) deliver(ctx context.Context, tx pgx.Tx, a *model.Activity, endp
 // SQL reads exactly like the API's.
 const jsonTime = `rtrim(rtrim(to_char(%[1]s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '0'), '.') || 'Z'`
 
+// cascadedNoteDeletesSQL writes a note.deleted entry for every note of
+// contact @contact_id, about to go with it, and their webhook deliveries
+// (each note as it was).
+var cascadedNoteDeletesSQL = named(`WITH a AS (` +
+	activityInsert("gen_random_uuid()", "n.id", "clock_timestamp()",
+		"notes n WHERE n.account_id = @account_id AND n.contact_id = @contact_id ORDER BY n.created_at, n.id") + `
+), d AS (
+	INSERT INTO webhook_deliveries (account_id, endpoint_id, event_id, event_type, object)
+	SELECT w.account_id, w.id, a.id, @action, json_build_object(
+		'id', n.id, 'contactId', n.contact_id, 'body', n.body,
+		'createdAt', ` + fmt.Sprintf(jsonTime, "n.created_at") + `,
+		'updatedAt', ` + fmt.Sprintf(jsonTime, "n.updated_at") + `)
+	FROM a JOIN notes n ON n.account_id = @account_id AND n.id = a.resource_id
+	JOIN webhook_endpoints w ON ` + endpointWants + `
+	RETURNING id
+)
+SELECT ARRAY(SELECT id FROM d)`)
+
 // logCascadedNoteDeletes writes a note.deleted entry for every note of a
 // contact about to be deleted, so an Activity Log poller learns of each,
-// and their webhook deliveries (each note as it was), in one statement.
-func (e *events) logCascadedNoteDeletes(ctx context.Context, tx bun.Tx, actor model.Actor, contactID uuid.UUID) error {
-	var ids []uuid.UUID
-	err := tx.NewRaw(`WITH a AS (
-			INSERT INTO activity_log
-			(account_id, action, resource_type, resource_id, auth_method, api_key_id, ip, user_agent)
-			SELECT account_id, ?, ?, id, ?, ?, ?, ?
-			FROM notes WHERE account_id = ? AND contact_id = ?
-			ORDER BY created_at, id
-			RETURNING id, resource_id
-		), d AS (
-			INSERT INTO webhook_deliveries (account_id, endpoint_id, event_id, event_type, object)
-			SELECT w.account_id, w.id, a.id, ?, json_build_object(
-				'id', n.id, 'contactId', n.contact_id, 'body', n.body,
-				'createdAt', `+fmt.Sprintf(jsonTime, "n.created_at")+`,
-				'updatedAt', `+fmt.Sprintf(jsonTime, "n.updated_at")+`)
-			FROM a JOIN notes n ON n.account_id = ? AND n.id = a.resource_id
-			JOIN webhook_endpoints w ON w.account_id = ? AND w.enabled AND w.events && ARRAY[?, '*']::text[]
-			RETURNING id
-		)
-		SELECT ARRAY(SELECT id FROM d)`,
-		model.ActionNoteDeleted, model.ResourceNote, actor.AuthMethod, actor.APIKeyID, actor.IP, actor.UserAgent,
-		actor.AccountID, contactID,
-		model.ActionNoteDeleted,
-		actor.AccountID, actor.AccountID, model.ActionNoteDeleted,
-	).Scan(ctx, pgdialect.Array(&ids))
-	if err != nil {
-		return err
+// and their webhook deliveries, in one statement.
+func (e *events) logCascadedNoteDeletes(ctx context.Context, actor model.Actor, contactID uuid.UUID) error {
+	s := sessionOf(ctx)
+	if s == nil {
+		return errors.New("events.logCascadedNoteDeletes: outside a transaction")
 	}
-	return e.enqueue(ctx, tx, ids, false)
+	args := entryArgs(model.NewActivity(actor, model.ActionNoteDeleted, model.ResourceNote, uuid.Nil, nil))
+	args["contact_id"] = pgUUID(contactID)
+	return s.pgx(func(conn *pgx.Conn) error {
+		var ids []uuid.UUID
+		if err := pipeline(ctx, conn, cascadedNoteDeletesSQL.statement(args, &ids)); err != nil {
+			return err
+		}
+		return e.insertJobs(ctx, connTx{conn}, ids)
+	})
 }

@@ -96,7 +96,7 @@ func pipeline(ctx context.Context, conn *pgx.Conn, stmts ...statement) error {
 		err = closeErr
 	}
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == pgFeatureNotSupported {
+	if errors.As(err, &pgErr) && isStalePlan(pgErr) {
 		// A migration changed a table under a prepared statement (see
 		// interpretError). The connection goes, and its statements with it;
 		// the client's retry runs on another, which prepares them afresh.
@@ -144,18 +144,9 @@ func readResult(conn *pgx.Conn, res any, dest []any) error {
 	return rows.Err()
 }
 
-// rollbackOpen ends the transaction a failed write left open on conn. If
-// even that fails, database/sql discards the connection (stdlib's
-// ResetSession refuses one in a transaction).
-func rollbackOpen(ctx context.Context, conn *pgx.Conn) {
-	if conn.PgConn().TxStatus() != 'I' && !conn.IsClosed() {
-		_, _ = conn.Exec(ctx, "ROLLBACK")
-	}
-}
-
-// connTx lets River insert jobs in the transaction a pipeline began on a
-// connection (River takes a pgx.Tx); the transaction ends with the
-// pipeline's COMMIT or with rollbackOpen, never through connTx.
+// connTx lets River insert jobs in the transaction open on a connection
+// (River takes a pgx.Tx); the transaction ends as its owner ends it
+// (ContactRepo.write, runTx), never through connTx.
 type connTx struct{ c *pgx.Conn }
 
 var _ pgx.Tx = connTx{}
@@ -165,7 +156,7 @@ func (t connTx) Begin(context.Context) (pgx.Tx, error) {
 }
 func (t connTx) Commit(context.Context) error { return errors.New("connTx: commit with a pipeline") }
 func (t connTx) Rollback(context.Context) error {
-	return errors.New("connTx: roll back with rollbackOpen")
+	return errors.New("connTx: rolled back by its owner")
 }
 func (t connTx) Conn() *pgx.Conn                { return t.c }
 func (t connTx) LargeObjects() pgx.LargeObjects { return pgx.LargeObjects{} } // unused by River
@@ -189,9 +180,9 @@ func (t connTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 }
 
 // Arguments in the forms pgx encodes directly in binary. Given a
-// uuid.UUID or a model.Date, it goes through their driver.Valuer (a
-// string), fails to encode that in binary and falls back to text: measured
-// at 15 % of a PATCH's CPU in this process.
+// uuid.UUID or a model.Date, pgx goes through their driver.Valuer (a
+// string), fails to encode that in binary and falls back to text, a cost
+// measured on every hot write (README, Performance).
 
 func pgUUID(id uuid.UUID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }
 
@@ -207,4 +198,17 @@ func pgDateOrNull(d *model.Date) pgtype.Date {
 		return pgtype.Date{}
 	}
 	return pgtype.Date{Time: d.Time, Valid: true}
+}
+
+// pgArg is v in the form pgx encodes directly, for the types above.
+func pgArg(v any) any {
+	switch v := v.(type) {
+	case uuid.UUID:
+		return pgUUID(v)
+	case *uuid.UUID:
+		return pgUUIDOrNull(v)
+	case *model.Date:
+		return pgDateOrNull(v)
+	}
+	return v
 }

@@ -322,7 +322,7 @@ func TestAttack_SecurityHeaders(t *testing.T) {
 func TestAttack_KeyNeverLeaks(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
-	s := newServerWith(t, newDatabase(t), serverOptions{logs: &logs})
+	s := startServer(t, newDatabase(t), serverOptions{logs: &logs})
 	store := s.Store
 	a := s.newTenant(t)
 	revoked := s.newTenant(t)

@@ -18,6 +18,7 @@ import (
 	"github.com/remy-crm/remy/api"
 	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo"
+	"github.com/remy-crm/remy/repo/egress"
 )
 
 // testServer is the real API handler on a real listener over a database of
@@ -50,26 +51,33 @@ func newServer(t testing.TB, configure ...func(*api.Config)) *testServer {
 // instances behind one load balancer share one), with its own pool.
 func newServerOn(t testing.TB, dsn string, configure ...func(*api.Config)) *testServer {
 	t.Helper()
-	return newServerWith(t, dsn, serverOptions{configure: configure})
+	return startServer(t, dsn, serverOptions{configure: configure})
 }
 
-// serverOptions are newServerWith's choices beyond the database.
+// newServerWith is newServerOn with the given webhook network policy.
+func newServerWith(t testing.TB, dsn string, policy egress.Policy, configure ...func(*api.Config)) *testServer {
+	t.Helper()
+	return startServer(t, dsn, serverOptions{policy: policy, configure: configure})
+}
+
+// serverOptions are startServer's choices beyond the database.
 type serverOptions struct {
+	policy    egress.Policy       // the webhook network policy
 	configure []func(*api.Config) // adjust the API configuration
 	// logs, if set, receives every log line from debug level up; otherwise
 	// warnings and errors go to the test's output.
 	logs io.Writer
 }
 
-// newServerWith is the one place the tests build the API (newServer and
-// newServerOn call it).
-func newServerWith(t testing.TB, dsn string, o serverOptions) *testServer {
+// startServer is the one place the tests build the API (newServer,
+// newServerOn and newServerWith call it).
+func startServer(t testing.TB, dsn string, o serverOptions) *testServer {
 	t.Helper()
 	db, err := repo.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatalf("open database: %v", err)
 	}
-	store := repo.NewStore(db)
+	store := repo.NewStore(db, repo.WithWebhookPolicy(o.policy))
 	cfg := api.Config{PublicURL: "http://remy.test", Version: "test"}
 	for _, f := range o.configure {
 		f(&cfg)
@@ -79,7 +87,7 @@ func newServerWith(t testing.TB, dsn string, o serverOptions) *testServer {
 		logs, level = o.logs, slog.LevelDebug
 	}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
-	handler := api.New(cfg, store, log)
+	handler := api.New(cfg, api.Deps{Store: store, Log: log})
 	c, err := loadContract(handler)
 	if err != nil {
 		t.Fatal(err)

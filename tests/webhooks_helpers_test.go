@@ -14,6 +14,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/remy-crm/remy/repo/delivery"
+	"github.com/remy-crm/remy/repo/egress"
 )
 
 // received is one request a receiver got.
@@ -129,13 +130,11 @@ type webhookOpts struct {
 // receiver is on loopback) and a delivery worker with short timings.
 func newWebhookServer(t testing.TB, o webhookOpts) *testServer {
 	t.Helper()
-	var s *testServer
-	if o.ServerOnDSN != "" {
-		s = newServerOn(t, o.ServerOnDSN)
-	} else {
-		s = newServer(t)
+	dsn := o.ServerOnDSN
+	if dsn == "" {
+		dsn = newDatabase(t)
 	}
-	s.Store.Webhooks.AllowPrivate = true
+	s := newServerWith(t, dsn, egress.Policy{AllowPrivate: true})
 	if o.SkipWorker {
 		return s
 	}
@@ -149,7 +148,7 @@ func newWebhookServer(t testing.TB, o webhookOpts) *testServer {
 	r, err := delivery.Start(ctx, s.Store, delivery.Config{
 		Timeout:      o.Timeout,
 		RetryDelays:  o.RetryDelays,
-		AllowPrivate: !o.NoPrivate,
+		Policy:       egress.Policy{AllowPrivate: !o.NoPrivate},
 		PollInterval: 200 * time.Millisecond,
 		UserAgent:    "Remy-Webhooks/test",
 	})

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/remy-crm/remy/model"
+	"github.com/remy-crm/remy/repo/egress"
 )
 
 var secretFormat = regexp.MustCompile(`^whsec_[A-Za-z0-9+/]{43}=$`)
@@ -712,16 +713,17 @@ func fakeDNS(t testing.TB, addr [4]byte) *net.Resolver {
 
 func TestWebhooks_NameResolvingToPrivateAddressIsRefused(t *testing.T) {
 	t.Parallel()
-	s := newServer(t)
-	ten := s.newTenant(t)
+	dsn := newDatabase(t)
 	for _, addr := range [][4]byte{{10, 0, 0, 5}, {127, 0, 0, 1}, {169, 254, 169, 254}, {100, 64, 1, 1}} {
-		s.Store.Webhooks.Resolver = fakeDNS(t, addr)
+		s := newServerWith(t, dsn, egress.Policy{Resolver: fakeDNS(t, addr)})
+		ten := s.newTenant(t)
 		fe, _ := fieldErrors(t, s.do(t, http.MethodPost, "/api/v1/webhooks", ten.Key, map[string]any{"url": "https://hooks.example.com/x", "events": []string{"*"}}))
 		if _, ok := fe["url"]; !ok {
 			t.Fatalf("a name resolving to %v: %v", addr, fe)
 		}
 	}
-	s.Store.Webhooks.Resolver = fakeDNS(t, [4]byte{93, 184, 215, 14})
+	s := newServerWith(t, dsn, egress.Policy{Resolver: fakeDNS(t, [4]byte{93, 184, 215, 14})})
+	ten := s.newTenant(t)
 	wantStatus(t, s.do(t, http.MethodPost, "/api/v1/webhooks", ten.Key, map[string]any{"url": "https://hooks.example.com/x", "events": []string{"*"}}), http.StatusCreated)
 }
 

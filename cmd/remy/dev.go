@@ -77,14 +77,13 @@ func seedDemo(ctx context.Context, store *repo.Store) (string, error) {
 			return "", err
 		}
 		actor := model.Actor{AccountID: acct.ID, AuthMethod: model.AuthMethodCLI}
-		for _, p := range []model.ContactPatch{
-			{GivenName: model.Some("Ada"), FamilyName: model.Some("Lovelace"), Company: model.Some("Analytical Engines"),
-				Emails: model.Some([]model.LabeledValue{{Value: "ada@example.com", Label: "work"}}), Tags: model.Some([]string{"math", "friends"})},
-			{GivenName: model.Some("Grace"), FamilyName: model.Some("Hopper"), JobTitle: model.Some("Rear Admiral"), Tags: model.Some([]string{"navy"})},
-			{Nickname: model.Some("Linus"), Phones: model.Some([]model.LabeledValue{{Value: "+358 9 1234567", Label: "mobile"}})},
+		text := func(s string) *string { return &s }
+		for _, contact := range []*model.Contact{
+			{GivenName: text("Ada"), FamilyName: text("Lovelace"), Company: text("Analytical Engines"),
+				Emails: []model.LabeledValue{{Value: "ada@example.com", Label: "work"}}, Tags: []string{"math", "friends"}},
+			{GivenName: text("Grace"), FamilyName: text("Hopper"), JobTitle: text("Rear Admiral"), Tags: []string{"navy"}},
+			{Nickname: text("Linus"), Phones: []model.LabeledValue{{Value: "+358 9 1234567", Label: "mobile"}}},
 		} {
-			contact := new(model.Contact)
-			p.Assign(contact)
 			if _, err := store.Contacts.Create(ctx, actor, contact); err != nil {
 				return "", err
 			}
