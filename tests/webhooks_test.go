@@ -219,9 +219,7 @@ func eventsOf(t testing.TB, got []received) []map[string]any {
 
 func TestWebhooks_EveryEventSignedAndShaped(t *testing.T) {
 	t.Parallel()
-	s := newWebhookServer(t, webhookOpts{})
-	rc := newReceiver(t)
-	ten := s.newTenant(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{})
 	w := s.createWebhook(t, ten.Key, rc.URL)
 	secret := w["secret"].(string)
 
@@ -340,10 +338,8 @@ func TestWebhooks_EventFilter(t *testing.T) {
 
 func TestWebhooks_RetriesThenFailed(t *testing.T) {
 	t.Parallel()
-	s := newWebhookServer(t, webhookOpts{RetryDelays: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}})
-	rc := newReceiver(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{RetryDelays: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}})
 	rc.answer(status(http.StatusInternalServerError))
-	ten := s.newTenant(t)
 	id := s.createWebhook(t, ten.Key, rc.URL)["id"].(string)
 	s.createContact(t, ten.Key, map[string]any{"givenName": "Ada"})
 	got := rc.wait(t, 3, 15*time.Second)
@@ -447,9 +443,7 @@ func TestWebhooks_SlowReceiverTimesOut(t *testing.T) {
 
 func TestWebhooks_PingIgnoresTheFilter(t *testing.T) {
 	t.Parallel()
-	s := newWebhookServer(t, webhookOpts{})
-	rc := newReceiver(t)
-	ten := s.newTenant(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{})
 	w := s.createWebhook(t, ten.Key, rc.URL, "note.deleted")
 	id := w["id"].(string)
 	res := s.do(t, http.MethodPost, "/api/v1/webhooks/"+id+"/ping", ten.Key, nil)
@@ -470,9 +464,7 @@ func TestWebhooks_PingIgnoresTheFilter(t *testing.T) {
 
 func TestWebhooks_RotationSignsWithBothSecrets(t *testing.T) {
 	t.Parallel()
-	s := newWebhookServer(t, webhookOpts{})
-	rc := newReceiver(t)
-	ten := s.newTenant(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{})
 	w := s.createWebhook(t, ten.Key, rc.URL)
 	id, old := w["id"].(string), w["secret"].(string)
 	s.createContact(t, ten.Key, map[string]any{"givenName": "Before"})
@@ -573,9 +565,7 @@ func TestWebhooks_DisableAndAutoDisable(t *testing.T) {
 
 func TestWebhooks_NothingSentForRejectedOrRolledBack(t *testing.T) {
 	t.Parallel()
-	s := newWebhookServer(t, webhookOpts{})
-	rc := newReceiver(t)
-	ten := s.newTenant(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{})
 	id := s.createWebhook(t, ten.Key, rc.URL)["id"].(string)
 
 	fieldErrors(t, s.do(t, http.MethodPost, "/api/v1/contacts", ten.Key, map[string]any{"emails": []map[string]any{{"value": "not an email"}}}))
@@ -615,9 +605,7 @@ func TestWebhooks_ConnectTimeAddressCheck(t *testing.T) {
 	t.Parallel()
 	// Creation allowed the loopback URL (as if its name had resolved to a
 	// public address then); the worker, without the flag, refuses to dial.
-	s := newWebhookServer(t, webhookOpts{NoPrivate: true, RetryDelays: []time.Duration{}})
-	rc := newReceiver(t)
-	ten := s.newTenant(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{NoPrivate: true, RetryDelays: []time.Duration{}})
 	id := s.createWebhook(t, ten.Key, rc.URL)["id"].(string)
 	s.createContact(t, ten.Key, map[string]any{"givenName": "Ada"})
 	d := s.waitDelivery(t, ten.Key, id, 10*time.Second, func(d map[string]any) bool { return d["status"] == "failed" })
@@ -647,10 +635,8 @@ func TestWebhooks_RedirectsAreNotFollowed(t *testing.T) {
 
 func TestWebhooks_DeletingDropsPendingDeliveries(t *testing.T) {
 	t.Parallel()
-	s := newWebhookServer(t, webhookOpts{RetryDelays: []time.Duration{time.Second}})
-	rc := newReceiver(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{RetryDelays: []time.Duration{time.Second}})
 	rc.answer(status(http.StatusInternalServerError))
-	ten := s.newTenant(t)
 	id := s.createWebhook(t, ten.Key, rc.URL)["id"].(string)
 	s.createContact(t, ten.Key, map[string]any{"givenName": "Ada"})
 	rc.wait(t, 1, 10*time.Second)
@@ -662,9 +648,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestWebhooks_DeliveriesAreKept30Days(t *testing.T) {
 	t.Parallel()
-	s := newWebhookServer(t, webhookOpts{})
-	rc := newReceiver(t)
-	ten := s.newTenant(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{})
 	id := s.createWebhook(t, ten.Key, rc.URL)["id"].(string)
 	s.createContact(t, ten.Key, map[string]any{"givenName": "Old"})
 	s.createContact(t, ten.Key, map[string]any{"givenName": "New"})
