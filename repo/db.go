@@ -328,18 +328,30 @@ func noteXID(ctx context.Context) *int64 {
 
 // commitTookEffect asks, on a fresh connection, whether transaction xid
 // committed, retrying while the database is unreachable or the transaction
-// is still finishing.
+// is still finishing. A transaction still in progress when the time is up
+// (statements that reached Postgres before the connection broke, still
+// running) could commit after the client was told it failed: its backend
+// is terminated, which ends it, and the question asked again, so the
+// answer given is the final one.
 func commitTookEffect(ctx context.Context, db *bun.DB, xid int64) bool {
-	committed := false
-	askUntilAnswered(ctx, func(ctx context.Context) bool {
+	committed, inProgress := false, false
+	ask := func(ctx context.Context) bool {
 		var status sql.NullString
 		err := db.NewRaw("SELECT txid_status(?)", xid).Scan(ctx, &status)
-		if err != nil || status.String == "in progress" {
+		inProgress = err == nil && status.String == "in progress"
+		if err != nil || inProgress {
 			return false
 		}
 		committed = status.String == "committed"
 		return true
-	})
+	}
+	askUntilAnswered(ctx, ask)
+	if inProgress {
+		// backend_xid is the 32-bit xid: txid_current()'s without its epoch.
+		_, _ = db.NewRaw(`SELECT pg_terminate_backend(pid, 1000) FROM pg_stat_activity
+			WHERE backend_xid = (?::bigint & 4294967295)::text::xid`, xid).Exec(context.WithoutCancel(ctx))
+		askUntilAnswered(context.WithoutCancel(ctx), ask)
+	}
 	return committed
 }
 
