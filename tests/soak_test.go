@@ -675,7 +675,7 @@ func (rig *soakRig) wantLedgerInDatabase(t *testing.T, run *soakRun) {
 	ledger.mu.Lock()
 	defer ledger.mu.Unlock()
 	var contacts []model.Contact
-	if err := rig.db.NewSelect().Model(&contacts).Where("account_id IN (?)", bun.In(rig.accountIDs)).Scan(context.Background()); err != nil {
+	if err := rig.db.NewSelect().Model(&contacts).Where("account_id IN (?)", bun.List(rig.accountIDs)).Scan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
@@ -699,7 +699,7 @@ func (rig *soakRig) wantLedgerInDatabase(t *testing.T, run *soakRun) {
 		}
 	}
 	var notes []model.Note
-	if err := rig.db.NewSelect().Model(&notes).Where("account_id IN (?)", bun.In(rig.accountIDs)).Scan(context.Background()); err != nil {
+	if err := rig.db.NewSelect().Model(&notes).Where("account_id IN (?)", bun.List(rig.accountIDs)).Scan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	seenNotes := map[string]int{}

@@ -208,15 +208,6 @@ func TestWebhooks_Tenancy(t *testing.T) {
 	rc.quiet(t, 1, 700*time.Millisecond)
 }
 
-// eventTypes maps each webhook-id to its event type, for the requests got.
-func eventsOf(t testing.TB, got []received) []map[string]any {
-	var out []map[string]any
-	for _, r := range got {
-		out = append(out, r.Event(t))
-	}
-	return out
-}
-
 func TestWebhooks_EveryEventSignedAndShaped(t *testing.T) {
 	t.Parallel()
 	s, rc, ten := setupWebhooks(t, webhookOpts{})
