@@ -11,13 +11,6 @@ import (
 	"github.com/remy-crm/remy/model"
 )
 
-type activityListResponse struct {
-	Body struct {
-		Data  []model.Activity `json:"data"`
-		Total int              `json:"total" doc:"Count of all matching entries, before pagination." example:"42"`
-	}
-}
-
 // ActivityParams filter the Activity Log.
 type ActivityParams struct {
 	ListParams
@@ -41,14 +34,12 @@ func (s *server) registerActivity() {
 		Tags:        []string{"Activity"},
 		Security:    requireScope(model.ScopeActivityRead),
 		Errors:      errs(http.StatusUnprocessableEntity),
-	}, func(ctx context.Context, in *ActivityParams) (*activityListResponse, error) {
+	}, func(ctx context.Context, in *ActivityParams) (*listResponse[model.Activity], error) {
 		f := model.ActivityFilter{ListParams: in.model(), Since: in.Since, ResourceID: in.ResourceID}
 		page, err := s.activity.List(ctx, accountID(ctx), f)
 		if err != nil {
 			return nil, problem(err, "Activity")
 		}
-		out := &activityListResponse{}
-		out.Body.Data, out.Body.Total = page.Items, page.Total
-		return out, nil
+		return listOut(page), nil
 	})
 }

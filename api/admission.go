@@ -10,9 +10,8 @@ import (
 // database pool has connections, and queues the rest in arrival order.
 //
 // Without it, under load, requests queue inside database/sql's pool, which
-// hands a freed connection to a random waiter: measured with `task
-// bench:http` (32 connections, 8 pooled), that made a write's p99 4–5× its
-// p50 and 2–2.7× the bare server's; with this queue, 1.0–1.1×. A waiting
+// hands a freed connection to a random waiter, so a write's p99 grows far
+// past its p50 (README, Performance, has the figures). A waiting
 // request gives up at its deadline with the same 503 as a stalled database.
 // Exports stream for seconds and have their own slots, so they do not queue
 // here; nor do /healthz and /readyz, which must answer within their own
@@ -25,7 +24,7 @@ func (s *server) admission(ctx huma.Context, next func(huma.Context)) {
 	select {
 	case s.admitted <- struct{}{}:
 	case <-ctx.Context().Done():
-		writeHumaError(ctx, problem(ctx.Context().Err(), ""))
+		fail(ctx, problem(ctx.Context().Err(), ""))
 		return
 	}
 	defer func() { <-s.admitted }()

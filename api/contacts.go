@@ -63,7 +63,7 @@ type ContactListParams struct {
 	Tag            []string  `query:"tag,explode" maxItems:"10" doc:"Repeatable (?tag=a&tag=b): keeps contacts that carry every given tag. Matched as tags are stored: trimmed and lower-cased." example:"vip"`
 	IntroducedByID uuid.UUID `query:"introducedById" format:"uuid" doc:"Keeps the contacts that this contact introduced." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
 	UpdatedSince   time.Time `query:"updatedSince" format:"date-time" doc:"RFC 3339 instant (encode + as %2B): keeps contacts created or changed at or after it (updatedAt >= updatedSince, to the microsecond), for incremental sync. The comparison is inclusive, and stays so: a client that sends the instant to the second (as generated clients format it) reads that second's contacts again rather than missing one, so keep the newest updatedAt seen and send it next time. Deleted contacts do not appear in lists: deletions are in the Activity Log (GET /api/v1/activity?since=…, action contact.deleted)." example:"2026-01-31T09:00:00Z"`
-	Sort           string    `query:"sort" enum:"createdAt,-createdAt,updatedAt,-updatedAt,givenName,-givenName,familyName,-familyName,company,-company" default:"-createdAt" doc:"Order: a field, ascending, or the field after - for descending. Contacts without a value come last either way; the id breaks ties, so pages never overlap or skip."`
+	Sort           string    `query:"sort" default:"-createdAt" doc:"Order: a field, ascending, or the field after - for descending. Contacts without a value come last either way; the id breaks ties, so pages never overlap or skip."`
 }
 
 func (p ContactListParams) filter() (model.ContactFilter, error) {
@@ -84,35 +84,24 @@ type ContactIDParam struct {
 	ID uuid.UUID `path:"id" format:"uuid" doc:"The contact's id." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
 }
 
-type contactData struct {
-	Data *model.Contact `json:"data"`
-}
-
 type contactResponse struct {
 	ETagHeader
-	Body contactData
+	Body dataBody[*model.Contact]
 }
 
 func contactOut(c *model.Contact) *contactResponse {
-	return &contactResponse{ETagHeader: ETagHeader{contactETag(c)}, Body: contactData{c}}
+	return &contactResponse{ETagHeader: ETagHeader{contactETag(c)}, Body: dataBody[*model.Contact]{c}}
 }
 
 type contactCreatedResponse struct {
 	Location string `header:"Location" doc:"URL of the new contact."`
 	ETagHeader
 	IdempotentReplayedHeader
-	Body contactData
+	Body dataBody[*model.Contact]
 }
 
 // contactETag is the ETag of a contact's current version.
 func contactETag(c *model.Contact) string { return etag(c.ID, c.Version) }
-
-type contactListResponse struct {
-	Body struct {
-		Data  []model.Contact `json:"data"`
-		Total int             `json:"total" doc:"Count of all contacts that match the filters, before pagination." example:"42"`
-	}
-}
 
 // Deleted is the body of a successful DELETE.
 type Deleted struct {
@@ -120,17 +109,7 @@ type Deleted struct {
 	Deleted bool      `json:"deleted" example:"true"`
 }
 
-type deletedResponse struct {
-	Body struct {
-		Data Deleted `json:"data"`
-	}
-}
-
-func deleted(id uuid.UUID) *deletedResponse {
-	out := &deletedResponse{}
-	out.Body.Data = Deleted{ID: id, Deleted: true}
-	return out
-}
+func deleted(id uuid.UUID) *dataResponse[Deleted] { return dataOut(Deleted{ID: id, Deleted: true}) }
 
 // Statuses every authenticated operation can answer besides its own: the
 // key and its scopes, the rate limit, and the database being unreachable or
@@ -147,6 +126,14 @@ func errs(statuses ...int) []int {
 }
 
 func (s *server) registerContacts() {
+	s.listContacts()
+	s.createContact()
+	s.getContact()
+	s.updateContact()
+	s.deleteContact()
+}
+
+func (s *server) listContacts() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "listContacts",
 		Method:      http.MethodGet,
@@ -156,7 +143,8 @@ func (s *server) registerContacts() {
 		Tags:        []string{"Contacts"},
 		Security:    requireScope(model.ScopeContactsRead),
 		Errors:      errs(http.StatusUnprocessableEntity),
-	}, func(ctx context.Context, in *ContactListParams) (*contactListResponse, error) {
+		Metadata:    map[string]any{paramEnumsKey: map[string][]string{"sort": model.ContactSortValues()}},
+	}, func(ctx context.Context, in *ContactListParams) (*listResponse[model.Contact], error) {
 		f, err := in.filter()
 		if err != nil {
 			return nil, problem(err, "Contact")
@@ -165,11 +153,11 @@ func (s *server) registerContacts() {
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
-		out := &contactListResponse{}
-		out.Body.Data, out.Body.Total = page.Items, page.Total
-		return out, nil
+		return listOut(page), nil
 	})
+}
 
+func (s *server) createContact() {
 	huma.Register(s.api, huma.Operation{
 		OperationID:   "createContact",
 		Method:        http.MethodPost,
@@ -193,10 +181,12 @@ func (s *server) registerContacts() {
 		return &contactCreatedResponse{
 			Location:   "/api/v1/contacts/" + c.ID.String(),
 			ETagHeader: ETagHeader{contactETag(c)},
-			Body:       contactData{c},
+			Body:       dataBody[*model.Contact]{c},
 		}, nil
 	})
+}
 
+func (s *server) getContact() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "getContact",
 		Method:      http.MethodGet,
@@ -220,7 +210,9 @@ func (s *server) registerContacts() {
 		}
 		return contactOut(c), nil
 	})
+}
 
+func (s *server) updateContact() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "updateContact",
 		Method:      http.MethodPatch,
@@ -241,7 +233,9 @@ func (s *server) registerContacts() {
 		}
 		return contactOut(c), nil
 	})
+}
 
+func (s *server) deleteContact() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "deleteContact",
 		Method:      http.MethodDelete,
@@ -254,12 +248,11 @@ func (s *server) registerContacts() {
 	}, func(ctx context.Context, in *struct {
 		ContactIDParam
 		IfMatchParam
-	}) (*deletedResponse, error) {
-		id := in.ID
-		if err := s.contacts.Delete(ctx, actor(ctx), id, precondition(in.IfMatchParam, contactETag)); err != nil {
+	}) (*dataResponse[Deleted], error) {
+		if err := s.contacts.Delete(ctx, actor(ctx), in.ID, precondition(in.IfMatchParam, contactETag)); err != nil {
 			return nil, problem(err, "Contact")
 		}
-		return deleted(id), nil
+		return deleted(in.ID), nil
 	})
 }
 

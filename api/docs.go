@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -29,12 +30,13 @@ func mountDocs(r chi.Router) {
 // asset (a probe such as /docs/../../etc/passwd) instead of its plain text.
 func jsonNotFound(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(&notFoundWriter{ResponseWriter: w}, r)
+		next.ServeHTTP(&notFoundWriter{ResponseWriter: w, ctx: r.Context()}, r)
 	})
 }
 
 type notFoundWriter struct {
 	http.ResponseWriter
+	ctx      context.Context
 	replaced bool
 }
 
@@ -42,7 +44,7 @@ func (w *notFoundWriter) WriteHeader(code int) {
 	if code == http.StatusNotFound {
 		w.replaced = true
 		w.Header().Del("Content-Length")
-		writeError(w.ResponseWriter, code, msgNotFoundRoute)
+		writeError(w.ctx, w.ResponseWriter, newError(code, msgNotFoundRoute))
 		return
 	}
 	w.ResponseWriter.WriteHeader(code)
@@ -74,10 +76,10 @@ func mountDowngrade(r chi.Router, oapi *huma.OpenAPI) {
 		}
 		return json.Marshal(v)
 	})
-	r.Get("/openapi-3.0.json", func(w http.ResponseWriter, _ *http.Request) {
+	r.Get("/openapi-3.0.json", func(w http.ResponseWriter, r *http.Request) {
 		b, err := doc()
 		if err != nil {
-			writeError(w, http.StatusInternalServerError, msgInternal)
+			writeError(r.Context(), w, err)
 			return
 		}
 		w.Header().Set("Content-Type", "application/vnd.oai.openapi+json")

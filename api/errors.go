@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,12 +40,29 @@ type ValidationDetails struct {
 
 // Error, GetStatus, ContentType and GetHeaders make *Error a huma.StatusError
 // and huma.HeadersError, always written as application/json.
-func (e *Error) Error() string                 { return e.Message }
-func (e *Error) GetStatus() int                { return e.status }
-func (e *Error) ContentType(string) string     { return "application/json" }
-func (e *Error) GetHeaders() http.Header       { return e.headers }
-func (e *Error) withHeader(k, v string) *Error { e.headers = http.Header{k: {v}}; return e }
-func newError(status int, msg string) *Error   { return &Error{status: status, Message: msg} }
+func (e *Error) Error() string             { return e.Message }
+func (e *Error) GetStatus() int            { return e.status }
+func (e *Error) GetHeaders() http.Header   { return e.headers }
+func (e *Error) ContentType(string) string { return "application/json" }
+
+// withHeader sets a response header of the error, replacing any default.
+func (e *Error) withHeader(k, v string) *Error {
+	if e.headers == nil {
+		e.headers = http.Header{}
+	}
+	e.headers.Set(k, v)
+	return e
+}
+
+// newError is an error response. Every 503 says when to come back: in a
+// second, unless the caller says otherwise.
+func newError(status int, msg string) *Error {
+	e := &Error{status: status, Message: msg}
+	if status == http.StatusServiceUnavailable {
+		e.withHeader("Retry-After", "1")
+	}
+	return e
+}
 func validationError(d *ValidationDetails) *Error {
 	return &Error{status: 422, Message: "Validation failed", Details: d}
 }
@@ -54,12 +70,12 @@ func validationError(d *ValidationDetails) *Error {
 // Messages used in more than one place. The two 401 messages are the
 // published contract, letter for letter.
 const (
-	msgMissingAuth     = "Missing Authorization header"
-	msgInvalidKey      = "Invalid, expired, or revoked API key"
-	msgInternal        = "Internal server error"
-	msgUnavailable     = "Service temporarily unavailable"
-	msgNotFoundRoute   = "Not found"
-	msgMethodNotAllowd = "Method not allowed"
+	msgMissingAuth      = "Missing Authorization header"
+	msgInvalidKey       = "Invalid, expired, or revoked API key"
+	msgInternal         = "Internal server error"
+	msgUnavailable      = "Service temporarily unavailable"
+	msgNotFoundRoute    = "Not found"
+	msgMethodNotAllowed = "Method not allowed"
 
 	msgBodyRequired          = "Request body is required"
 	msgBodyTimeout           = "Request body read timeout"
@@ -190,12 +206,10 @@ func problem(err error, resource string) error {
 		return newError(http.StatusConflict, "Conflict with the current state of the resource")
 	case errors.Is(err, model.ErrPreconditionFailed):
 		return newError(http.StatusPreconditionFailed, preconditionMessage(resource))
-	case errors.Is(err, model.ErrUnavailable):
-		return newError(http.StatusServiceUnavailable, msgUnavailable).withHeader("Retry-After", "1")
-	case errors.Is(err, context.DeadlineExceeded):
-		// The request's deadline passed while waiting on the database: it
-		// is stalled or unreachable, and the client may try again.
-		return newError(http.StatusServiceUnavailable, msgUnavailable).withHeader("Retry-After", "1")
+	case errors.Is(err, model.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		// Unreachable, or the request's deadline passed while waiting on
+		// the database: it is stalled, and the client may try again.
+		return newError(http.StatusServiceUnavailable, msgUnavailable)
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads this, but the log shows 499.
 		return newError(499, "Client closed request")
@@ -203,11 +217,42 @@ func problem(err error, resource string) error {
 	return err
 }
 
-// writeError writes the error body outside Huma (router fallbacks, panics).
-func writeError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(Error{Message: msg})
+// writeError is the one function that writes an error response (Huma
+// writes the errors handlers return, in the same model): an *Error with its
+// status and headers, anything else as a logged 500 whose cause the client
+// does not see.
+func writeError(ctx context.Context, w http.ResponseWriter, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		logger(ctx).ErrorContext(ctx, "internal error", "error", err)
+		e = newError(http.StatusInternalServerError, msgInternal)
+	}
+	h := w.Header()
+	for k, vs := range e.headers {
+		h[k] = vs
+	}
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(e.status)
+	_ = jsonFormat.Marshal(w, e)
+}
+
+// fail writes err from a Huma middleware, through the Huma context (which
+// the idempotency middleware may be buffering).
+func fail(ctx huma.Context, err error) {
+	writeError(ctx.Context(), &humaResponse{ctx: ctx, header: http.Header{}}, err)
+}
+
+// humaResponse is a huma.Context seen as an http.ResponseWriter.
+type humaResponse struct {
+	ctx    huma.Context
+	header http.Header
+}
+
+func (r *humaResponse) Header() http.Header         { return r.header }
+func (r *humaResponse) Write(b []byte) (int, error) { return r.ctx.BodyWriter().Write(b) }
+func (r *humaResponse) WriteHeader(status int) {
+	setHeaders(r.ctx, r.header)
+	r.ctx.SetStatus(status)
 }
 
 func logger(ctx context.Context) *slog.Logger {
@@ -255,40 +300,34 @@ func ptr[T any](v T) *T { return &v }
 // key, an Idempotency-Key, If-Match), an example with the real message for
 // that operation, and every header on every response that carries it.
 func documentErrorExamples(oapi *huma.OpenAPI, op *huma.Operation) {
-	resource := resourceOf(op.Path)
-	authenticated := requiresKey(op)
-	examples := map[int][]*Error{}
-	add := func(status int, msgs ...string) {
-		for _, m := range msgs {
-			examples[status] = append(examples[status], &Error{Message: m})
-		}
+	documentErrorBodies(oapi, op, errorExamples(op))
+	documentHeaders(op)
+}
+
+// examples are the error bodies an operation can send, by status.
+type examples map[int][]*Error
+
+func (ex examples) add(status int, msgs ...string) {
+	for _, m := range msgs {
+		ex[status] = append(ex[status], &Error{Message: m})
 	}
-	add(http.StatusMethodNotAllowed, msgMethodNotAllowd)
-	add(http.StatusInternalServerError, msgInternal)
+}
+
+// errorExamples lists the errors op can answer, with their messages.
+func errorExamples(op *huma.Operation) examples {
+	ex := examples{}
+	ex.add(http.StatusMethodNotAllowed, msgMethodNotAllowed)
+	ex.add(http.StatusInternalServerError, msgInternal)
 	invalid := &Error{Message: "Validation failed", Details: &ValidationDetails{FieldErrors: map[string][]string{}, FormErrors: []string{}}}
-	for _, p := range op.Parameters {
-		switch {
-		case p.In == "path":
-			add(http.StatusBadRequest, fmt.Sprintf("Malformed %s in path: must be a UUID", p.Name))
-			add(http.StatusNotFound, resource+" not found")
-		case p.In == "header" && p.Name == headerIdempotencyKey:
-			add(http.StatusConflict, msgIdempotencyInProgress)
-			examples[http.StatusUnprocessableEntity] = append(examples[http.StatusUnprocessableEntity], &Error{Message: "Validation failed", Details: &ValidationDetails{
-				FieldErrors: map[string][]string{headerIdempotencyKey: {msgIdempotencyReused}}, FormErrors: []string{}}})
-		case p.In == "header" && p.Name == "If-Match":
-			add(http.StatusPreconditionFailed, preconditionMessage(resource))
-		case p.In == "query" && len(invalid.Details.FieldErrors) == 0:
-			invalid.Details.FieldErrors[p.Name] = []string{queryExample(p)}
-		}
-	}
+	ex.addParams(op, invalid)
 	if op.RequestBody != nil {
-		add(http.StatusBadRequest, "Malformed JSON: unexpected end of JSON input")
+		ex.add(http.StatusBadRequest, "Malformed JSON: unexpected end of JSON input")
 		if op.RequestBody.Required {
-			add(http.StatusBadRequest, msgBodyRequired)
+			ex.add(http.StatusBadRequest, msgBodyRequired)
 		}
-		add(http.StatusRequestTimeout, msgBodyTimeout)
-		add(http.StatusRequestEntityTooLarge, msgBodyTooLarge)
-		add(http.StatusUnsupportedMediaType, msgUnsupportedType)
+		ex.add(http.StatusRequestTimeout, msgBodyTimeout)
+		ex.add(http.StatusRequestEntityTooLarge, msgBodyTooLarge)
+		ex.add(http.StatusUnsupportedMediaType, msgUnsupportedType)
 		invalid.Details.FieldErrors = bodyExample(op)
 	}
 	if !op.SkipValidateParams {
@@ -297,25 +336,51 @@ func documentErrorExamples(oapi *huma.OpenAPI, op *huma.Operation) {
 		if len(invalid.Details.FieldErrors) == 0 {
 			invalid.Details.FieldErrors["sort"] = []string{"Unknown query parameter"}
 		}
-		examples[http.StatusUnprocessableEntity] = append([]*Error{invalid}, examples[http.StatusUnprocessableEntity]...)
+		ex[http.StatusUnprocessableEntity] = append([]*Error{invalid}, ex[http.StatusUnprocessableEntity]...)
 	}
-	if authenticated {
-		add(http.StatusUnauthorized, msgMissingAuth, msgInvalidKey)
+	if requiresKey(op) {
+		ex.add(http.StatusUnauthorized, msgMissingAuth, msgInvalidKey)
 		if scope := missingScope(op, nil); scope != "" {
-			add(http.StatusForbidden, forbiddenMessage(scope))
+			ex.add(http.StatusForbidden, forbiddenMessage(scope))
 		}
-		add(http.StatusTooManyRequests, "Rate limit exceeded, retry in 3 seconds")
-		add(http.StatusServiceUnavailable, msgUnavailable)
+		ex.add(http.StatusTooManyRequests, "Rate limit exceeded, retry in 3 seconds")
+		ex.add(http.StatusServiceUnavailable, msgUnavailable)
 	}
 	if own, ok := op.Metadata[errorExamplesKey].(map[int][]string); ok {
 		for status, msgs := range own {
-			add(status, msgs...)
+			ex.add(status, msgs...)
 		}
 	}
+	return ex
+}
 
+// addParams adds the errors op's parameters bring; the first query
+// parameter gives invalid its example.
+func (ex examples) addParams(op *huma.Operation, invalid *Error) {
+	resource := resourceOf(op.Path)
+	for _, p := range op.Parameters {
+		switch {
+		case p.In == "path":
+			ex.add(http.StatusBadRequest, fmt.Sprintf("Malformed %s in path: must be a UUID", p.Name))
+			ex.add(http.StatusNotFound, resource+" not found")
+		case p.In == "header" && p.Name == headerIdempotencyKey:
+			ex.add(http.StatusConflict, msgIdempotencyInProgress)
+			ex[http.StatusUnprocessableEntity] = append(ex[http.StatusUnprocessableEntity], &Error{Message: "Validation failed", Details: &ValidationDetails{
+				FieldErrors: map[string][]string{headerIdempotencyKey: {msgIdempotencyReused}}, FormErrors: []string{}}})
+		case p.In == "header" && p.Name == "If-Match":
+			ex.add(http.StatusPreconditionFailed, preconditionMessage(resource))
+		case p.In == "query" && len(invalid.Details.FieldErrors) == 0:
+			invalid.Details.FieldErrors[p.Name] = []string{queryExample(p)}
+		}
+	}
+}
+
+// documentErrorBodies gives each error status of op its response, the
+// Error schema and one example per distinct message.
+func documentErrorBodies(oapi *huma.OpenAPI, op *huma.Operation, ex examples) {
 	errSchema := oapi.Components.Schemas.Schema(reflect.TypeFor[Error](), true, "Error")
 	delete(op.Responses, "default")
-	for status, list := range examples {
+	for status, list := range ex {
 		code := strconv.Itoa(status)
 		resp := op.Responses[code]
 		if resp == nil {
@@ -333,6 +398,12 @@ func documentErrorExamples(oapi *huma.OpenAPI, op *huma.Operation) {
 			mt.Examples[exampleName(e.Message)] = &huma.Example{Summary: e.Message, Value: e}
 		}
 	}
+}
+
+// documentHeaders names, on every response of op, the headers the server
+// sends with it.
+func documentHeaders(op *huma.Operation) {
+	authenticated := requiresKey(op)
 	for code, resp := range op.Responses {
 		status, _ := strconv.Atoi(code)
 		if resp.Headers == nil {
@@ -419,22 +490,4 @@ func exampleName(msg string) string {
 		}
 	}
 	return b.String()
-}
-
-// writeHumaError writes err from a Huma middleware: an *Error with its
-// status and headers, anything else as a logged 500.
-func writeHumaError(ctx huma.Context, err error) {
-	var e *Error
-	if !errors.As(err, &e) {
-		logger(ctx.Context()).ErrorContext(ctx.Context(), "internal error", "error", err)
-		e = newError(http.StatusInternalServerError, msgInternal)
-	}
-	for k, vs := range e.headers {
-		for _, v := range vs {
-			ctx.AppendHeader(k, v)
-		}
-	}
-	ctx.SetHeader("Content-Type", "application/json")
-	ctx.SetStatus(e.status)
-	_ = json.NewEncoder(ctx.BodyWriter()).Encode(e)
 }

@@ -95,7 +95,7 @@ func (s *server) registerExport() {
 		}
 		// The snapshot opens here, so a failure is still a JSON error; it is
 		// closed when the body has been streamed.
-		snap, err := s.export.Begin(ctx, accountID(ctx))
+		snap, err := s.store.Export.Begin(ctx, accountID(ctx))
 		if err != nil {
 			<-s.exportSlots
 			return nil, problem(err, "Account")

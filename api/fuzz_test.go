@@ -134,17 +134,13 @@ func (fakeActivity) List(context.Context, uuid.UUID, model.ActivityFilter) (mode
 }
 
 // fuzzHandler is the whole API over the stand-ins, built once.
-var fuzzHandler = func() http.Handler {
-	s := &server{
-		cfg:      Config{PublicURL: "http://remy.test", Version: "fuzz"},
-		log:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		keys:     fakeKeys{},
-		contacts: fakeContacts{},
-		notes:    fakeNotes{},
-		activity: fakeActivity{},
-	}
-	return s.handler()
-}()
+var fuzzHandler = New(Config{PublicURL: "http://remy.test", Version: "fuzz"}, Deps{
+	Log:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	Keys:     fakeKeys{},
+	Contacts: fakeContacts{},
+	Notes:    fakeNotes{},
+	Activity: fakeActivity{},
+})
 
 // serve sends one request to the handler and returns the status and body,
 // failing on any 5xx or a non-JSON error body.

@@ -51,7 +51,7 @@ func (s *server) registerHealth() {
 	}, func(ctx context.Context, _ *struct{}) (*healthResponse, error) {
 		ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 		defer cancel()
-		if err := s.db.Ping(ctx); err != nil {
+		if err := s.store.Ping(ctx); err != nil {
 			logger(ctx).Warn("readiness check failed", "error", err)
 			return nil, newError(http.StatusServiceUnavailable, msgDatabaseUnreachable)
 		}

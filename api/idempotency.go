@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
-	"github.com/google/uuid"
 
 	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo"
@@ -45,12 +44,6 @@ type IdempotentReplayedHeader struct {
 	IdempotentReplayed string `header:"Idempotent-Replayed" doc:"true when this response is the stored response of an earlier request with the same Idempotency-Key." example:"true"`
 }
 
-type idempotencyStore interface {
-	Claim(ctx context.Context, accountID uuid.UUID, key string, fingerprint []byte, lease, ttl time.Duration) (*repo.IdempotencyClaim, *model.IdempotencyRecord, error)
-	Complete(ctx context.Context, c *repo.IdempotencyClaim, status int, headers map[string][]string, body []byte) error
-	Release(ctx context.Context, c *repo.IdempotencyClaim) error
-}
-
 // takesIdempotencyKey reports whether op's input embeds IdempotencyKeyParam.
 func takesIdempotencyKey(op *huma.Operation) bool {
 	for _, p := range op.Parameters {
@@ -73,27 +66,13 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-
-	limit := ctx.Operation().MaxBodyBytes
-	if limit <= 0 { // unlimited for Huma; the stored body is not
-		limit = 1 << 20
-	}
-	// The body is read here, before Huma would, so under Huma's deadline.
-	if t := ctx.Operation().BodyReadTimeout; t > 0 {
-		_ = ctx.SetReadDeadline(time.Now().Add(t))
-	}
-	body, err := io.ReadAll(io.LimitReader(ctx.BodyReader(), limit+1))
-	if err != nil {
-		var netErr net.Error
-		if errors.As(err, &netErr) && netErr.Timeout() {
-			writeHumaError(ctx, newError(http.StatusRequestTimeout, msgBodyTimeout))
-			return
-		}
-		writeHumaError(ctx, newError(http.StatusBadRequest, "Cannot read request body"))
+	body, tooLarge, err := readIdempotentBody(ctx)
+	switch {
+	case err != nil:
+		fail(ctx, err)
 		return
-	}
-	if int64(len(body)) > limit {
-		// Too large: Huma answers 413 and nothing is claimed.
+	case tooLarge:
+		// Huma answers 413 and nothing is claimed.
 		next(&capture{humaContext: ctx, body: io.MultiReader(bytes.NewReader(body), ctx.BodyReader()), passthrough: true})
 		return
 	}
@@ -103,34 +82,64 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 	h.Write(body)
 	fingerprint := h.Sum(nil)
 
-	claim, rec, err := s.idem.Claim(ctx.Context(), info.accountID, key, fingerprint, idempotencyLease, idempotencyTTL)
+	claim, rec, err := s.store.Idempotency.Claim(ctx.Context(), info.accountID, key, fingerprint, idempotencyLease, idempotencyTTL)
 	switch {
 	case err != nil:
-		writeHumaError(ctx, problem(err, "Idempotency key"))
-		return
-	case rec != nil && rec.State != model.IdempotencyDone:
-		writeHumaError(ctx, newError(http.StatusConflict,
-			msgIdempotencyInProgress).withHeader("Retry-After", "1"))
-		return
-	case rec != nil && !bytes.Equal(rec.Fingerprint, fingerprint):
-		writeHumaError(ctx, validationError(&ValidationDetails{
+		fail(ctx, problem(err, "Idempotency key"))
+	case rec != nil:
+		answerFromRecord(ctx, rec, fingerprint)
+	default:
+		s.runClaimed(ctx, next, claim, body)
+	}
+}
+
+// readIdempotentBody reads the request body, before Huma would and under
+// its deadline, up to the operation's limit; tooLarge says it went past it
+// (body then holds what was read).
+func readIdempotentBody(ctx huma.Context) (body []byte, tooLarge bool, err error) {
+	limit := ctx.Operation().MaxBodyBytes
+	if limit <= 0 { // unlimited for Huma; the stored body is not
+		limit = 1 << 20
+	}
+	if t := ctx.Operation().BodyReadTimeout; t > 0 {
+		_ = ctx.SetReadDeadline(time.Now().Add(t))
+	}
+	body, err = io.ReadAll(io.LimitReader(ctx.BodyReader(), limit+1))
+	if err != nil {
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			return nil, false, newError(http.StatusRequestTimeout, msgBodyTimeout)
+		}
+		return nil, false, newError(http.StatusBadRequest, "Cannot read request body")
+	}
+	return body, int64(len(body)) > limit, nil
+}
+
+// answerFromRecord answers a request whose key was claimed before: the
+// stored response, or why there is none to give.
+func answerFromRecord(ctx huma.Context, rec *model.IdempotencyRecord, fingerprint []byte) {
+	switch {
+	case rec.State != model.IdempotencyDone:
+		fail(ctx, newError(http.StatusConflict, msgIdempotencyInProgress).withHeader("Retry-After", "1"))
+	case !bytes.Equal(rec.Fingerprint, fingerprint):
+		fail(ctx, validationError(&ValidationDetails{
 			FieldErrors: map[string][]string{headerIdempotencyKey: {msgIdempotencyReused}},
 			FormErrors:  []string{},
 		}))
-		return
-	case rec != nil:
+	default:
 		setHeaders(ctx, rec.Headers)
 		ctx.SetHeader("Idempotent-Replayed", "true")
 		ctx.SetStatus(rec.Status)
 		_, _ = ctx.BodyWriter().Write(rec.Body)
-		return
 	}
+}
 
-	// The key is ours. Run the operation into a buffer, inside one
-	// transaction with the storing of its response: a success and its
-	// stored response commit together or not at all, so a retry can never
-	// run a committed request a second time. Anything else rolls back and
-	// gives the key back.
+// runClaimed runs the operation whose key is ours into a buffer, inside one
+// transaction with the storing of its response: a success and its stored
+// response commit together or not at all, so a retry can never run a
+// committed request a second time. Anything else rolls back and gives the
+// key back.
+func (s *server) runClaimed(ctx huma.Context, next func(huma.Context), claim *repo.IdempotencyClaim, body []byte) {
 	bg := context.WithoutCancel(ctx.Context())
 	released := false
 	release := func() {
@@ -138,13 +147,13 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 		released = true
-		if err := s.idem.Release(bg, claim); err != nil && !errors.Is(err, context.Canceled) {
+		if err := s.store.Idempotency.Release(bg, claim); err != nil && !errors.Is(err, context.Canceled) {
 			logger(ctx.Context()).ErrorContext(ctx.Context(), "release idempotency key", "error", err)
 		}
 	}
 	defer release() // also on a panic on its way to the recoverer
 	c := &capture{humaContext: ctx, body: bytes.NewReader(body), header: http.Header{}}
-	err = s.tx.InTx(ctx.Context(), func(txCtx context.Context) error {
+	err := s.store.InTx(ctx.Context(), func(txCtx context.Context) error {
 		c.ctx = txCtx
 		next(c)
 		if c.status == 0 {
@@ -153,7 +162,7 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 		if c.status < 200 || c.status >= 300 {
 			return errNotStored
 		}
-		return s.idem.Complete(txCtx, claim, c.status, c.header, c.buf.Bytes())
+		return s.store.Idempotency.Complete(txCtx, claim, c.status, c.header, c.buf.Bytes())
 	})
 	switch {
 	case err == nil:
@@ -164,7 +173,7 @@ func (s *server) idempotency(ctx huma.Context, next func(huma.Context)) {
 		// The operation succeeded but could not be committed with its
 		// stored response, so it did not happen: say so instead.
 		release()
-		writeHumaError(ctx, problem(err, "Idempotency key"))
+		fail(ctx, problem(err, "Idempotency key"))
 		return
 	}
 	setHeaders(ctx, c.header)

@@ -102,7 +102,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 				}
 				info.log().Error("panic", "panic", p, "stack", string(debug.Stack()))
 				if !rec.wroteHeader {
-					writeError(rec, http.StatusInternalServerError, msgInternal)
+					writeError(r.Context(), rec, newError(http.StatusInternalServerError, msgInternal))
 				}
 			}
 			route := routePattern(r)
@@ -188,10 +188,6 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(code int) {
 	if !r.wroteHeader {
 		r.status, r.wroteHeader = code, true
-		if code == http.StatusServiceUnavailable && r.Header().Get("Retry-After") == "" {
-			// Every 503 says when to come back, whichever layer wrote it.
-			r.Header().Set("Retry-After", "1")
-		}
 		if code == http.StatusNotModified {
 			// Huma labels every error it writes, even a bodiless 304.
 			r.Header().Del("Content-Type")
@@ -286,7 +282,7 @@ func (s *server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		s.unauthorized(ctx, msgInvalidKey)
 		return
 	case err != nil:
-		_ = huma.WriteErr(s.api, ctx, statusOf(problem(err, "API key")), "authentication failed", err)
+		fail(ctx, problem(err, "API key"))
 		return
 	}
 	info := requestInfoFrom(ctx.Context())
@@ -317,14 +313,5 @@ func (s *server) unauthorized(ctx huma.Context, msg string) {
 	if info := requestInfoFrom(ctx.Context()); info != nil && !s.limit(ctx, "ip:"+info.clientIP) {
 		return
 	}
-	ctx.SetHeader("WWW-Authenticate", "Bearer")
-	_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, msg)
-}
-
-func statusOf(err error) int {
-	var se huma.StatusError
-	if errors.As(err, &se) {
-		return se.GetStatus()
-	}
-	return http.StatusInternalServerError
+	fail(ctx, newError(http.StatusUnauthorized, msg).withHeader("WWW-Authenticate", "Bearer"))
 }

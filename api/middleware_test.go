@@ -14,7 +14,7 @@ import (
 func TestObserve_PanicIsJSON500(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
-	s := &server{log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	s := newServer(Config{}, Deps{Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 	h := s.observe(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic("secret internal detail: db password hunter2")
 	}))
@@ -46,8 +46,8 @@ func TestObserve_PanicIsJSON500(t *testing.T) {
 
 func TestClientIP(t *testing.T) {
 	t.Parallel()
-	trusting := &server{cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}
-	plain := &server{}
+	trusting := newServer(Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, Deps{})
+	plain := newServer(Config{}, Deps{})
 	tests := []struct {
 		name   string
 		s      *server

@@ -31,37 +31,34 @@ type ContactNotesParam struct {
 	ContactID uuid.UUID `path:"contactId" format:"uuid" doc:"The contact's id." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
 }
 
-type noteData struct {
-	Data *model.Note `json:"data"`
-}
-
 type noteResponse struct {
 	ETagHeader
-	Body noteData
+	Body dataBody[*model.Note]
 }
 
 type noteCreatedResponse struct {
 	Location string `header:"Location" doc:"URL of the new note."`
 	ETagHeader
 	IdempotentReplayedHeader
-	Body noteData
+	Body dataBody[*model.Note]
 }
 
 // noteETag is the ETag of a note's current version.
 func noteETag(n *model.Note) string { return etag(n.ID, n.Version) }
 
 func noteOut(n *model.Note) *noteResponse {
-	return &noteResponse{ETagHeader: ETagHeader{noteETag(n)}, Body: noteData{n}}
-}
-
-type noteListResponse struct {
-	Body struct {
-		Data  []model.Note `json:"data"`
-		Total int          `json:"total" doc:"Count of all the contact's notes, before pagination." example:"3"`
-	}
+	return &noteResponse{ETagHeader: ETagHeader{noteETag(n)}, Body: dataBody[*model.Note]{n}}
 }
 
 func (s *server) registerNotes() {
+	s.listNotes()
+	s.createNote()
+	s.getNote()
+	s.updateNote()
+	s.deleteNote()
+}
+
+func (s *server) listNotes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "listNotes",
 		Method:      http.MethodGet,
@@ -74,16 +71,16 @@ func (s *server) registerNotes() {
 	}, func(ctx context.Context, in *struct {
 		ContactNotesParam
 		ListParams
-	}) (*noteListResponse, error) {
+	}) (*listResponse[model.Note], error) {
 		page, err := s.notes.List(ctx, accountID(ctx), in.ContactID, model.NoteFilter{ListParams: in.model()})
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
-		out := &noteListResponse{}
-		out.Body.Data, out.Body.Total = page.Items, page.Total
-		return out, nil
+		return listOut(page), nil
 	})
+}
 
+func (s *server) createNote() {
 	huma.Register(s.api, huma.Operation{
 		OperationID:   "createNote",
 		Method:        http.MethodPost,
@@ -103,9 +100,11 @@ func (s *server) registerNotes() {
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
-		return &noteCreatedResponse{Location: "/api/v1/notes/" + n.ID.String(), ETagHeader: ETagHeader{noteETag(n)}, Body: noteData{n}}, nil
+		return &noteCreatedResponse{Location: "/api/v1/notes/" + n.ID.String(), ETagHeader: ETagHeader{noteETag(n)}, Body: dataBody[*model.Note]{n}}, nil
 	})
+}
 
+func (s *server) getNote() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "getNote",
 		Method:      http.MethodGet,
@@ -129,7 +128,9 @@ func (s *server) registerNotes() {
 		}
 		return noteOut(n), nil
 	})
+}
 
+func (s *server) updateNote() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "updateNote",
 		Method:      http.MethodPatch,
@@ -151,7 +152,9 @@ func (s *server) registerNotes() {
 		}
 		return noteOut(n), nil
 	})
+}
 
+func (s *server) deleteNote() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "deleteNote",
 		Method:      http.MethodDelete,
@@ -164,11 +167,10 @@ func (s *server) registerNotes() {
 	}, func(ctx context.Context, in *struct {
 		NoteIDParam
 		IfMatchParam
-	}) (*deletedResponse, error) {
-		id := in.ID
-		if err := s.notes.Delete(ctx, actor(ctx), id, precondition(in.IfMatchParam, noteETag)); err != nil {
+	}) (*dataResponse[Deleted], error) {
+		if err := s.notes.Delete(ctx, actor(ctx), in.ID, precondition(in.IfMatchParam, noteETag)); err != nil {
 			return nil, problem(err, "Note")
 		}
-		return deleted(id), nil
+		return deleted(in.ID), nil
 	})
 }

@@ -70,7 +70,7 @@ func pairInput[I, M any]() inputFields[I, M] {
 	var pairs inputFields[I, M]
 	for _, sf := range reflect.VisibleFields(reflect.TypeFor[I]()) {
 		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-		if _, ok := reflect.New(sf.Type).Interface().(interface{ sent() bool }); !ok || name == "" {
+		if !strings.HasPrefix(sf.Type.Name(), "Nullable[") || sf.Type.PkgPath() != reflect.TypeFor[Nullable[int]]().PkgPath() || name == "" {
 			continue
 		}
 		f, ok := model.FieldsOf[M]().ByJSON(name)
@@ -103,8 +103,6 @@ func (pairs inputFields[I, M]) patch(in *I) model.Patch[M] {
 	}
 	return p
 }
-
-func (n Nullable[T]) sent() bool { return n.Sent }
 
 var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 

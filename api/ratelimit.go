@@ -181,7 +181,7 @@ func (s *server) limit(ctx huma.Context, id string) bool {
 	bucket, _, _ := strings.Cut(id, ":")
 	s.metrics.rejected(bucket)
 	n := max(ceilSeconds(q.retryAfter), 1)
-	writeHumaError(ctx, newError(http.StatusTooManyRequests,
+	fail(ctx, newError(http.StatusTooManyRequests,
 		fmt.Sprintf("Rate limit exceeded, retry in %d seconds", n)).withHeader("Retry-After", strconv.Itoa(n)))
 	return false
 }

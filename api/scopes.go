@@ -44,7 +44,7 @@ func (s *server) forbidden(ctx huma.Context, key *model.APIKey, missing model.Sc
 	if !s.limit(ctx, "key:"+key.ID.String()) {
 		return
 	}
-	writeHumaError(ctx, newError(http.StatusForbidden, forbiddenMessage(missing)))
+	fail(ctx, newError(http.StatusForbidden, forbiddenMessage(missing)))
 }
 
 // scopeList names every scope for the API description, as code.

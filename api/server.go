@@ -58,40 +58,46 @@ type Config struct {
 // DefaultRequestTimeout is Config.RequestTimeout's default.
 const DefaultRequestTimeout = 10 * time.Second
 
-// Repositories the API calls. They are interfaces so that tests of this
-// package can stand in for the database; *repo.Store's members satisfy them.
+// Deps are what the API runs on. Store is the database: the API uses its
+// repositories directly, except the four that this package's tests stand in
+// for (they take and return only model types); those default to Store's.
+type Deps struct {
+	Store *repo.Store
+	// Log receives the request log and internal errors; nil is slog.Default().
+	Log *slog.Logger
+
+	Keys     KeyAuthenticator
+	Contacts ContactStore
+	Notes    NoteStore
+	Activity ActivityStore
+}
+
+// The repositories the API reaches through an interface, so that tests of
+// this package can run the real handler without a database.
 type (
-	keyAuthenticator interface {
+	// KeyAuthenticator finds the API key a bearer secret belongs to.
+	KeyAuthenticator interface {
 		Authenticate(ctx context.Context, secret string) (*model.APIKey, error)
 	}
-	contactStore interface {
+	// ContactStore keeps contacts.
+	ContactStore interface {
 		Create(ctx context.Context, actor model.Actor, c *model.Contact) (*model.Contact, error)
 		Get(ctx context.Context, accountID, id uuid.UUID) (*model.Contact, error)
 		List(ctx context.Context, accountID uuid.UUID, f model.ContactFilter) (model.Page[model.Contact], error)
 		Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.ContactPatch, check model.Precondition[model.Contact]) (*model.Contact, error)
 		Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check model.Precondition[model.Contact]) error
 	}
-	tagStore interface {
-		List(ctx context.Context, accountID uuid.UUID, p model.ListParams) (model.Page[model.Tag], error)
-	}
-	noteStore interface {
+	// NoteStore keeps notes.
+	NoteStore interface {
 		Create(ctx context.Context, actor model.Actor, contactID uuid.UUID, n *model.Note) (*model.Note, error)
 		Get(ctx context.Context, accountID, id uuid.UUID) (*model.Note, error)
 		List(ctx context.Context, accountID, contactID uuid.UUID, f model.NoteFilter) (model.Page[model.Note], error)
 		Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.NotePatch, check model.Precondition[model.Note]) (*model.Note, error)
 		Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check model.Precondition[model.Note]) error
 	}
-	activityStore interface {
+	// ActivityStore reads the Activity Log.
+	ActivityStore interface {
 		List(ctx context.Context, accountID uuid.UUID, f model.ActivityFilter) (model.Page[model.Activity], error)
-	}
-	exportStore interface {
-		Begin(ctx context.Context, accountID uuid.UUID) (*repo.Snapshot, error)
-	}
-	pinger interface {
-		Ping(ctx context.Context) error
-	}
-	transactor interface {
-		InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	}
 )
 
@@ -99,53 +105,71 @@ type server struct {
 	cfg      Config
 	log      *slog.Logger
 	api      huma.API
+	router   http.Handler
 	limiter  *rateLimiter // nil: no rate limits
-	idem     idempotencyStore
-	tx       transactor
-	keys     keyAuthenticator
-	contacts contactStore
-	tags     tagStore
-	notes    noteStore
-	activity activityStore
-	export   exportStore
-	webhooks webhookStore
-	db       pinger
+	store    *repo.Store
+	keys     KeyAuthenticator
+	contacts ContactStore
+	notes    NoteStore
+	activity ActivityStore
 	metrics  *Metrics
 
 	exportSlots chan struct{} // one token per running export
-	admitted    chan struct{} // one token per running operation (see admission)
+	admitted    chan struct{} // one token per running operation (see admission); nil: no queue
 }
 
 var configureHuma sync.Once
 
-// New returns the HTTP handler serving the whole API over store.
-func New(cfg Config, store *repo.Store, log *slog.Logger) http.Handler {
+// New returns the HTTP handler serving the whole API over deps.
+func New(cfg Config, deps Deps) http.Handler { return newServer(cfg, deps).router }
+
+// newServer builds the server and its router: New's work, for this
+// package's tests to reach the parts.
+func newServer(cfg Config, deps Deps) *server {
 	s := &server{
 		cfg:      cfg,
-		log:      log,
-		limiter:  newRateLimiter(cfg, log),
-		idem:     store.Idempotency,
-		tx:       store,
-		keys:     store.Keys,
-		contacts: store.Contacts,
-		tags:     store.Tags,
-		notes:    store.Notes,
-		activity: store.Activity,
-		export:   store.Export,
-		webhooks: store.Webhooks,
-		db:       store,
+		log:      deps.Log,
+		store:    deps.Store,
+		keys:     deps.Keys,
+		contacts: deps.Contacts,
+		notes:    deps.Notes,
+		activity: deps.Activity,
 		metrics:  cfg.Metrics,
 
 		exportSlots: make(chan struct{}, maxConcurrentExports),
 	}
-	if s.metrics == nil {
-		s.metrics = NewMetrics(store.DB.DB)
+	if s.log == nil {
+		s.log = slog.Default()
 	}
-	return s.handler()
+	s.limiter = newRateLimiter(cfg, s.log)
+	if st := deps.Store; st != nil {
+		if s.keys == nil {
+			s.keys = st.Keys
+		}
+		if s.contacts == nil {
+			s.contacts = st.Contacts
+		}
+		if s.notes == nil {
+			s.notes = st.Notes
+		}
+		if s.activity == nil {
+			s.activity = st.Activity
+		}
+		if s.metrics == nil {
+			s.metrics = NewMetrics(st.DB.DB)
+		}
+		// As many operations run at once as the pool really has
+		// connections; a pool without a limit needs no queue.
+		if n := st.DB.DB.Stats().MaxOpenConnections; n > 0 {
+			s.admitted = make(chan struct{}, n)
+		}
+	}
+	s.router = s.handler()
+	return s
 }
 
 // handler builds the router and registers every operation over s's
-// dependencies (the database's repositories, or a test's stand-ins).
+// dependencies.
 func (s *server) handler() http.Handler {
 	configureHuma.Do(func() {
 		// Package-level switches of Huma: set once, before any registration.
@@ -154,12 +178,6 @@ func (s *server) handler() http.Handler {
 		huma.DefaultArrayNullable = false
 		huma.ValidateStrictCasing = true
 	})
-	if s.exportSlots == nil {
-		s.exportSlots = make(chan struct{}, maxConcurrentExports)
-	}
-	if s.admitted == nil {
-		s.admitted = make(chan struct{}, repo.PoolSize())
-	}
 	router := chi.NewRouter()
 	router.Use(s.observe, s.deadline)
 	if s.metrics != nil && !s.cfg.MetricsElsewhere {
@@ -167,11 +185,11 @@ func (s *server) handler() http.Handler {
 		router.Method(http.MethodGet, "/metrics", s.metrics.Handler())
 	}
 	router.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, msgNotFoundRoute)
+		writeError(r.Context(), w, newError(http.StatusNotFound, msgNotFoundRoute))
 	})
 	router.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", strings.Join(allowedMethods(router, r.URL.Path), ", "))
-		writeError(w, http.StatusMethodNotAllowed, msgMethodNotAllowd)
+		allow := strings.Join(allowedMethods(router, r.URL.Path), ", ")
+		writeError(r.Context(), w, newError(http.StatusMethodNotAllowed, msgMethodNotAllowed).withHeader("Allow", allow))
 	})
 
 	s.api = humachi.New(router, s.humaConfig())
@@ -206,9 +224,11 @@ func (s *server) humaConfig() huma.Config {
 	cfg.Servers = []*huma.Server{{URL: s.cfg.PublicURL, Description: "Remy"}}
 	cfg.DocsPath = "" // served offline by mountDocs
 	cfg.CreateHooks = nil
+	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	cfg.RejectUnknownQueryParameters = true
-	cfg.OnAddOperation = append(cfg.OnAddOperation, documentErrorExamples)
+	// Enums first: the error examples quote them.
+	cfg.OnAddOperation = append(cfg.OnAddOperation, documentParamEnums, documentErrorExamples)
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {
 			Type:         "http",
@@ -266,11 +286,33 @@ func documentEnums(oapi *huma.OpenAPI) {
 		"resourceType": model.ResourceTypes,
 		"authMethod":   model.AuthMethods,
 	} {
-		enum := make([]any, len(values))
-		for i, v := range values {
-			enum[i] = v
-		}
-		activity.Properties[name].Enum = enum
+		activity.Properties[name].Enum = anys(values)
 		activity.Properties[name].PrecomputeMessages()
 	}
+}
+
+// paramEnumsKey is the Operation.Metadata key under which an operation
+// gives the closed sets of its query parameters (name → values), taken
+// from model's lists, for documentParamEnums to apply.
+const paramEnumsKey = "remyParamEnums"
+
+// documentParamEnums is the OnAddOperation hook that gives parameters their
+// enums. The parameter's schema is the one Huma validates requests with, so
+// the document and the validation cannot disagree.
+func documentParamEnums(_ *huma.OpenAPI, op *huma.Operation) {
+	enums, _ := op.Metadata[paramEnumsKey].(map[string][]string)
+	for _, p := range op.Parameters {
+		if values, ok := enums[p.Name]; ok && p.In == "query" {
+			p.Schema.Enum = anys(values)
+			p.Schema.PrecomputeMessages()
+		}
+	}
+}
+
+func anys(values []string) []any {
+	out := make([]any, len(values))
+	for i, v := range values {
+		out[i] = v
+	}
+	return out
 }

@@ -9,13 +9,6 @@ import (
 	"github.com/remy-crm/remy/model"
 )
 
-type tagListResponse struct {
-	Body struct {
-		Data  []model.Tag `json:"data"`
-		Total int         `json:"total" doc:"How many distinct tags the account's contacts carry." example:"7"`
-	}
-}
-
 func (s *server) registerTags() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "listTags",
@@ -26,13 +19,11 @@ func (s *server) registerTags() {
 		Tags:        []string{"Tags"},
 		Security:    requireScope(model.ScopeContactsRead),
 		Errors:      errs(http.StatusUnprocessableEntity),
-	}, func(ctx context.Context, in *ListParams) (*tagListResponse, error) {
-		page, err := s.tags.List(ctx, accountID(ctx), in.model())
+	}, func(ctx context.Context, in *ListParams) (*listResponse[model.Tag], error) {
+		page, err := s.store.Tags.List(ctx, accountID(ctx), in.model())
 		if err != nil {
 			return nil, problem(err, "Tag")
 		}
-		out := &tagListResponse{}
-		out.Body.Data, out.Body.Total = page.Items, page.Total
-		return out, nil
+		return listOut(page), nil
 	})
 }

@@ -3,24 +3,13 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
 
 	"github.com/remy-crm/remy/model"
 )
-
-type webhookStore interface {
-	Create(ctx context.Context, actor model.Actor, w *model.Webhook) (*model.Webhook, error)
-	Get(ctx context.Context, accountID, id uuid.UUID) (*model.Webhook, error)
-	List(ctx context.Context, accountID uuid.UUID, p model.ListParams) (model.Page[model.Webhook], error)
-	Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.WebhookPatch) (*model.Webhook, error)
-	Delete(ctx context.Context, actor model.Actor, id uuid.UUID) error
-	RotateSecret(ctx context.Context, actor model.Actor, id uuid.UUID) (*model.Webhook, error)
-	Ping(ctx context.Context, accountID, id uuid.UUID) (*model.Delivery, error)
-	Deliveries(ctx context.Context, accountID, endpointID uuid.UUID, f model.DeliveryFilter) (model.Page[model.Delivery], error)
-	Retry(ctx context.Context, accountID, endpointID, deliveryID uuid.UUID) (*model.Delivery, error)
-}
 
 // Scopes of the webhook operations.
 var (
@@ -31,7 +20,7 @@ var (
 // WebhookCreateInput is the body of POST /api/v1/webhooks.
 type WebhookCreateInput struct {
 	URL         string   `json:"url" minLength:"1" maxLength:"2048" doc:"Absolute https:// URL, without credentials, of a public address." example:"https://example.com/remy-webhooks"`
-	Events      []string `json:"events" minItems:"1" enum:"contact.created,contact.updated,contact.deleted,note.created,note.updated,note.deleted,*" doc:"Event types to deliver, or \"*\" for all." example:"[\"contact.created\",\"note.created\"]"`
+	Events      []string `json:"events" minItems:"1" doc:"Event types to deliver, or \"*\" for all." example:"[\"contact.created\",\"note.created\"]"`
 	Description string   `json:"description,omitempty" maxLength:"500" doc:"Free text to recognise the endpoint by." example:"CRM sync"`
 }
 
@@ -40,7 +29,7 @@ type WebhookCreateInput struct {
 // a 422 "Must not be null").
 type WebhookUpdateInput struct {
 	URL         Nullable[string]   `json:"url,omitempty" nullable:"false" minLength:"1" maxLength:"2048" doc:"Absolute https:// URL of a public address." example:"https://example.com/remy-webhooks"`
-	Events      Nullable[[]string] `json:"events,omitempty" nullable:"false" minItems:"1" enum:"contact.created,contact.updated,contact.deleted,note.created,note.updated,note.deleted,*" doc:"Event types to deliver, or \"*\" for all."`
+	Events      Nullable[[]string] `json:"events,omitempty" nullable:"false" minItems:"1" doc:"Event types to deliver, or \"*\" for all."`
 	Description Nullable[string]   `json:"description,omitempty" nullable:"false" maxLength:"500" doc:"Free text to recognise the endpoint by."`
 	Enabled     Nullable[bool]     `json:"enabled,omitempty" nullable:"false" doc:"false stops new deliveries; true re-enables the endpoint and clears disabledReason and its failure count."`
 }
@@ -62,12 +51,8 @@ type WebhookWithSecret struct {
 	Secret string `json:"secret" doc:"whsec_ + base64 of 32 random bytes: the Standard Webhooks signing secret. Shown only here." example:"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"`
 }
 
-type webhookSecretResponse struct {
-	Body struct {
-		Data WebhookWithSecret `json:"data"`
-	}
-}
-
+// webhookCreatedResponse keeps its own body type: the document has always
+// named its schema apart from rotation's.
 type webhookCreatedResponse struct {
 	Location string `header:"Location" doc:"URL of the new endpoint."`
 	IdempotentReplayedHeader
@@ -76,42 +61,30 @@ type webhookCreatedResponse struct {
 	}
 }
 
-type webhookResponse struct {
-	Body struct {
-		Data *model.Webhook `json:"data"`
-	}
+// subscribable is what an endpoint may subscribe to: model's webhook
+// events, or "*" for all.
+var subscribable = append(slices.Clone(model.WebhookEvents), model.EventAll)
+
+// TransformSchema and the one below give events its enum from model.
+func (WebhookCreateInput) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	return eventsEnum(s)
 }
 
-func webhookOut(w *model.Webhook) *webhookResponse {
-	out := &webhookResponse{}
-	out.Body.Data = w
-	return out
+func (WebhookUpdateInput) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	return eventsEnum(s)
 }
 
-type webhookListResponse struct {
-	Body struct {
-		Data  []model.Webhook `json:"data"`
-		Total int             `json:"total" doc:"Count of all the account's endpoints, before pagination." example:"2"`
-	}
-}
-
-type deliveryAcceptedResponse struct {
-	Body struct {
-		Data *model.Delivery `json:"data"`
-	}
-}
-
-type deliveryListResponse struct {
-	Body struct {
-		Data  []model.Delivery `json:"data"`
-		Total int              `json:"total" doc:"Count of all matching deliveries, before pagination." example:"12"`
-	}
+func eventsEnum(s *huma.Schema) *huma.Schema {
+	items := s.Properties["events"].Items
+	items.Enum = anys(subscribable)
+	items.PrecomputeMessages()
+	return s
 }
 
 // DeliveryParams filter an endpoint's deliveries.
 type DeliveryParams struct {
 	ListParams
-	Status string `query:"status" enum:"pending,succeeded,failed" doc:"Only deliveries in this state."`
+	Status string `query:"status" doc:"Only deliveries in this state."`
 }
 
 const webhooksDescription = `Outbound webhooks, per the Standard Webhooks specification: every contact and
@@ -131,22 +104,42 @@ func webhookWithSecret(w *model.Webhook) WebhookWithSecret {
 
 func (s *server) registerWebhooks() {
 	s.api.OpenAPI().Tags = append(s.api.OpenAPI().Tags, &huma.Tag{Name: "Webhooks", Description: webhooksDescription})
+	s.createWebhook()
+	s.listWebhooks()
+	s.getWebhook()
+	s.updateWebhook()
+	s.deleteWebhook()
+	s.rotateWebhookSecret()
+	s.pingWebhook()
+	s.listWebhookDeliveries()
+	s.retryWebhookDelivery()
+}
 
-	huma.Register(s.api, huma.Operation{
+// webhookOperation is what every webhook operation declares alike.
+func webhookOperation(op huma.Operation) huma.Operation {
+	op.Tags = []string{"Webhooks"}
+	if op.Method == http.MethodGet {
+		op.Security = webhooksRead
+	} else {
+		op.Security = webhooksWrite
+	}
+	return op
+}
+
+func (s *server) createWebhook() {
+	huma.Register(s.api, webhookOperation(huma.Operation{
 		OperationID:   "createWebhook",
 		Method:        http.MethodPost,
 		Path:          "/api/v1/webhooks",
 		Summary:       "Create a webhook endpoint",
 		Description:   "Registers an endpoint and returns it with its signing secret, shown only here and on rotation. Logged as webhook.created (without the secret).\n\n" + webhooksDescription,
-		Tags:          []string{"Webhooks"},
-		Security:      webhooksWrite,
 		DefaultStatus: http.StatusCreated,
 		Errors:        errs(http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
-	}, func(ctx context.Context, in *struct {
+	}), func(ctx context.Context, in *struct {
 		IdempotencyKeyParam
 		Body WebhookCreateInput
 	}) (*webhookCreatedResponse, error) {
-		w, err := s.webhooks.Create(ctx, actor(ctx), &model.Webhook{URL: in.Body.URL, Events: in.Body.Events, Description: in.Body.Description})
+		w, err := s.store.Webhooks.Create(ctx, actor(ctx), &model.Webhook{URL: in.Body.URL, Events: in.Body.Events, Description: in.Body.Description})
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
@@ -154,167 +147,158 @@ func (s *server) registerWebhooks() {
 		out.Body.Data = webhookWithSecret(w)
 		return out, nil
 	})
+}
 
-	huma.Register(s.api, huma.Operation{
+func (s *server) listWebhooks() {
+	huma.Register(s.api, webhookOperation(huma.Operation{
 		OperationID: "listWebhooks",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/webhooks",
 		Summary:     "List webhook endpoints",
 		Description: "Returns a page of the account's endpoints, newest first (secrets are never listed).",
-		Tags:        []string{"Webhooks"},
-		Security:    webhooksRead,
 		Errors:      errs(http.StatusUnprocessableEntity),
-	}, func(ctx context.Context, in *struct{ ListParams }) (*webhookListResponse, error) {
-		page, err := s.webhooks.List(ctx, accountID(ctx), in.model())
+	}), func(ctx context.Context, in *struct{ ListParams }) (*listResponse[model.Webhook], error) {
+		page, err := s.store.Webhooks.List(ctx, accountID(ctx), in.model())
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
-		out := &webhookListResponse{}
-		out.Body.Data, out.Body.Total = page.Items, page.Total
-		return out, nil
+		return listOut(page), nil
 	})
+}
 
-	huma.Register(s.api, huma.Operation{
+func (s *server) getWebhook() {
+	huma.Register(s.api, webhookOperation(huma.Operation{
 		OperationID: "getWebhook",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/webhooks/{id}",
 		Summary:     "Get a webhook endpoint",
 		Description: "Returns one endpoint, without its secret. Another account's endpoint is a 404.",
-		Tags:        []string{"Webhooks"},
-		Security:    webhooksRead,
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
-	}, func(ctx context.Context, in *WebhookIDParam) (*webhookResponse, error) {
-		w, err := s.webhooks.Get(ctx, accountID(ctx), in.ID)
+	}), func(ctx context.Context, in *WebhookIDParam) (*dataResponse[*model.Webhook], error) {
+		w, err := s.store.Webhooks.Get(ctx, accountID(ctx), in.ID)
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
-		return webhookOut(w), nil
+		return dataOut(w), nil
 	})
+}
 
-	huma.Register(s.api, huma.Operation{
+func (s *server) updateWebhook() {
+	huma.Register(s.api, webhookOperation(huma.Operation{
 		OperationID: "updateWebhook",
 		Method:      http.MethodPatch,
 		Path:        "/api/v1/webhooks/{id}",
 		Summary:     "Update a webhook endpoint",
 		Description: "Partial update of url, events, description and enabled (none may be null). Re-enabling clears disabledReason and the failure count. Logged as webhook.updated.",
-		Tags:        []string{"Webhooks"},
-		Security:    webhooksWrite,
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity),
-	}, func(ctx context.Context, in *struct {
+	}), func(ctx context.Context, in *struct {
 		WebhookIDParam
 		Body WebhookUpdateInput
-	}) (*webhookResponse, error) {
+	}) (*dataResponse[*model.Webhook], error) {
 		patch := model.WebhookPatch{
 			URL:         optional(in.Body.URL, same),
 			Events:      optional(in.Body.Events, same),
 			Description: optional(in.Body.Description, same),
 			Enabled:     optional(in.Body.Enabled, same),
 		}
-		w, err := s.webhooks.Update(ctx, actor(ctx), in.ID, patch)
+		w, err := s.store.Webhooks.Update(ctx, actor(ctx), in.ID, patch)
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
-		return webhookOut(w), nil
+		return dataOut(w), nil
 	})
+}
 
-	huma.Register(s.api, huma.Operation{
+func (s *server) deleteWebhook() {
+	huma.Register(s.api, webhookOperation(huma.Operation{
 		OperationID: "deleteWebhook",
 		Method:      http.MethodDelete,
 		Path:        "/api/v1/webhooks/{id}",
 		Summary:     "Delete a webhook endpoint",
 		Description: "Deletes the endpoint and its deliveries; pending deliveries are dropped. Logged as webhook.deleted.",
-		Tags:        []string{"Webhooks"},
-		Security:    webhooksWrite,
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
-	}, func(ctx context.Context, in *WebhookIDParam) (*deletedResponse, error) {
-		if err := s.webhooks.Delete(ctx, actor(ctx), in.ID); err != nil {
+	}), func(ctx context.Context, in *WebhookIDParam) (*dataResponse[Deleted], error) {
+		if err := s.store.Webhooks.Delete(ctx, actor(ctx), in.ID); err != nil {
 			return nil, problem(err, "Webhook")
 		}
 		return deleted(in.ID), nil
 	})
+}
 
-	huma.Register(s.api, huma.Operation{
+func (s *server) rotateWebhookSecret() {
+	huma.Register(s.api, webhookOperation(huma.Operation{
 		OperationID: "rotateWebhookSecret",
 		Method:      http.MethodPost,
 		Path:        "/api/v1/webhooks/{id}/rotate-secret",
 		Summary:     "Rotate a webhook endpoint's secret",
 		Description: "Returns the endpoint with a new secret. For 24 hours deliveries carry two signatures, with the new and the old secret, then only the new one. Logged as webhook.secret_rotated.",
-		Tags:        []string{"Webhooks"},
-		Security:    webhooksWrite,
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound),
-	}, func(ctx context.Context, in *WebhookIDParam) (*webhookSecretResponse, error) {
-		w, err := s.webhooks.RotateSecret(ctx, actor(ctx), in.ID)
+	}), func(ctx context.Context, in *WebhookIDParam) (*dataResponse[WebhookWithSecret], error) {
+		w, err := s.store.Webhooks.RotateSecret(ctx, actor(ctx), in.ID)
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
-		out := &webhookSecretResponse{}
-		out.Body.Data = webhookWithSecret(w)
-		return out, nil
+		return dataOut(webhookWithSecret(w)), nil
 	})
+}
 
-	huma.Register(s.api, huma.Operation{
+func (s *server) pingWebhook() {
+	huma.Register(s.api, webhookOperation(huma.Operation{
 		OperationID:   "pingWebhook",
 		Method:        http.MethodPost,
 		Path:          "/api/v1/webhooks/{id}/ping",
 		Summary:       "Send a test event",
 		Description:   "Queues a webhook.ping event (data.object is the endpoint) for this endpoint only, whatever its event filter or state, and returns the delivery.",
-		Tags:          []string{"Webhooks"},
-		Security:      webhooksWrite,
 		DefaultStatus: http.StatusAccepted,
 		Errors:        errs(http.StatusBadRequest, http.StatusNotFound),
-	}, func(ctx context.Context, in *WebhookIDParam) (*deliveryAcceptedResponse, error) {
-		d, err := s.webhooks.Ping(ctx, accountID(ctx), in.ID)
+	}), func(ctx context.Context, in *WebhookIDParam) (*dataResponse[*model.Delivery], error) {
+		d, err := s.store.Webhooks.Ping(ctx, accountID(ctx), in.ID)
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
-		out := &deliveryAcceptedResponse{}
-		out.Body.Data = d
-		return out, nil
+		return dataOut(d), nil
 	})
+}
 
-	huma.Register(s.api, huma.Operation{
+func (s *server) listWebhookDeliveries() {
+	huma.Register(s.api, webhookOperation(huma.Operation{
 		OperationID: "listWebhookDeliveries",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/webhooks/{id}/deliveries",
 		Summary:     "List an endpoint's deliveries",
 		Description: "Newest first. nextAttemptAt is null once a delivery is final; lastStatusCode is null when no response came, and lastError then says why. Deliveries are kept 30 days.",
-		Tags:        []string{"Webhooks"},
-		Security:    webhooksRead,
 		Errors:      errs(http.StatusBadRequest, http.StatusNotFound, http.StatusUnprocessableEntity),
-	}, func(ctx context.Context, in *struct {
+		Metadata:    map[string]any{paramEnumsKey: map[string][]string{"status": model.DeliveryStatuses}},
+	}), func(ctx context.Context, in *struct {
 		WebhookIDParam
 		DeliveryParams
-	}) (*deliveryListResponse, error) {
-		page, err := s.webhooks.Deliveries(ctx, accountID(ctx), in.ID,
+	}) (*listResponse[model.Delivery], error) {
+		page, err := s.store.Webhooks.Deliveries(ctx, accountID(ctx), in.ID,
 			model.DeliveryFilter{ListParams: in.model(), Status: in.Status})
 		if err != nil {
 			return nil, problem(err, "Webhook")
 		}
-		out := &deliveryListResponse{}
-		out.Body.Data, out.Body.Total = page.Items, page.Total
-		return out, nil
+		return listOut(page), nil
 	})
+}
 
-	huma.Register(s.api, huma.Operation{
+func (s *server) retryWebhookDelivery() {
+	huma.Register(s.api, webhookOperation(huma.Operation{
 		OperationID:   "retryWebhookDelivery",
 		Method:        http.MethodPost,
 		Path:          "/api/v1/webhooks/{id}/deliveries/{deliveryId}/retry",
 		Summary:       "Retry a delivery now",
 		Description:   "Sends the delivery again now, with the same webhook-id, whatever its status (one attempt, outside the retry schedule).",
-		Tags:          []string{"Webhooks"},
-		Security:      webhooksWrite,
 		DefaultStatus: http.StatusAccepted,
 		Errors:        errs(http.StatusBadRequest, http.StatusNotFound),
-	}, func(ctx context.Context, in *struct {
+	}), func(ctx context.Context, in *struct {
 		WebhookIDParam
 		DeliveryIDParam
-	}) (*deliveryAcceptedResponse, error) {
-		d, err := s.webhooks.Retry(ctx, accountID(ctx), in.ID, in.DeliveryID)
+	}) (*dataResponse[*model.Delivery], error) {
+		d, err := s.store.Webhooks.Retry(ctx, accountID(ctx), in.ID, in.DeliveryID)
 		if err != nil {
 			return nil, problem(err, "Delivery")
 		}
-		out := &deliveryAcceptedResponse{}
-		out.Body.Data = d
-		return out, nil
+		return dataOut(d), nil
 	})
 }

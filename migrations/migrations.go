@@ -33,16 +33,23 @@ const lockKey = 0x72656d79
 // ours under the same lock; they are recorded in River's table and not
 // reported in applied.
 func Migrate(ctx context.Context, db *bun.DB) (applied []string, err error) {
-	return migrateWith(ctx, db, files, true)
+	return Runner{FS: files, River: true}.Migrate(ctx, db)
 }
 
-// MigrateFS is Migrate with the migrations read from fsys instead of the
-// embedded ones: for tests of the runner itself.
-func MigrateFS(ctx context.Context, db *bun.DB, fsys fs.FS) (applied []string, err error) {
-	return migrateWith(ctx, db, fsys, false)
+// Runner applies one set of migrations: Migrate's (the embedded files and
+// River's), or another, such as a test's of the runner itself.
+type Runner struct {
+	// FS holds the migrations, NNNNNN_name.up.sql (.tx.up.sql for one
+	// that runs in a transaction).
+	FS fs.FS
+	// River also applies River's own migrations, after FS's.
+	River bool
 }
 
-func migrateWith(ctx context.Context, db *bun.DB, fsys fs.FS, withRiver bool) (applied []string, err error) {
+// Migrate applies r's migrations that db lacks, as the package's Migrate
+// does.
+func (r Runner) Migrate(ctx context.Context, db *bun.DB) (applied []string, err error) {
+	fsys, withRiver := r.FS, r.River
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: connect: %w", err)
@@ -93,23 +100,6 @@ func migrateWith(ctx context.Context, db *bun.DB, fsys fs.FS, withRiver bool) (a
 		}
 	}
 	return applied, nil
-}
-
-// Pending reports the migrations not yet applied, for readiness checks and the CLI.
-func Pending(ctx context.Context, db *bun.DB) ([]string, error) {
-	migrator, err := newMigrator(db, files)
-	if err != nil {
-		return nil, err
-	}
-	ms, err := migrator.MigrationsWithStatus(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, m := range ms.Unapplied() {
-		names = append(names, m.Name)
-	}
-	return names, nil
 }
 
 func newMigrator(db *bun.DB, fsys fs.FS) (*migrate.Migrator, error) {

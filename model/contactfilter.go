@@ -51,6 +51,19 @@ const (
 	SortCompany    ContactSortKey = "company"
 )
 
+// ContactSortKeys are every sort key, in the order the API lists them.
+var ContactSortKeys = []ContactSortKey{SortCreatedAt, SortUpdatedAt, SortGivenName, SortFamilyName, SortCompany}
+
+// ContactSortValues are the values ParseContactSort reads: each key,
+// ascending then descending.
+func ContactSortValues() []string {
+	out := make([]string, 0, 2*len(ContactSortKeys))
+	for _, k := range ContactSortKeys {
+		out = append(out, string(k), "-"+string(k))
+	}
+	return out
+}
+
 // ContactSort is an order of the contact list. Whatever the key, missing
 // values come last and the id breaks ties, in either direction.
 type ContactSort struct {
@@ -68,8 +81,7 @@ func ParseContactSort(s string) (ContactSort, bool) {
 		return DefaultContactSort, true
 	}
 	key, desc := strings.CutPrefix(s, "-")
-	switch k := ContactSortKey(key); k {
-	case SortCreatedAt, SortUpdatedAt, SortGivenName, SortFamilyName, SortCompany:
+	if k := ContactSortKey(key); slices.Contains(ContactSortKeys, k) {
 		return ContactSort{Key: k, Desc: desc}, true
 	}
 	return ContactSort{}, false

@@ -222,6 +222,9 @@ const (
 	DeliveryFailed    = "failed"
 )
 
+// DeliveryStatuses are every delivery status.
+var DeliveryStatuses = []string{DeliveryPending, DeliverySucceeded, DeliveryFailed}
+
 // Delivery is one event bound for one endpoint, and how its attempts went.
 type Delivery struct {
 	bun.BaseModel `bun:"table:webhook_deliveries,alias:d" json:"-"`

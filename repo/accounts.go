@@ -37,12 +37,3 @@ func (r *AccountRepo) ByEmail(ctx context.Context, email string) (*model.Account
 	}
 	return a, nil
 }
-
-// ByID finds an account; ErrNotFound if none.
-func (r *AccountRepo) ByID(ctx context.Context, id any) (*model.Account, error) {
-	a := new(model.Account)
-	if err := r.db.NewSelect().Model(a).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, interpretError(err)
-	}
-	return a, nil
-}

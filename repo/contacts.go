@@ -2,6 +2,8 @@ package repo
 
 import (
 	"context"
+	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -15,8 +17,9 @@ import (
 // ContactRepo stores contacts. Every method is scoped to one account: a
 // contact of another account is ErrNotFound, exactly like a missing one.
 type ContactRepo struct {
-	db *bun.DB
-	ev *events
+	db       *bun.DB
+	ev       *events
+	contacts owned[model.Contact] // for Delete
 }
 
 // Create inserts a contact for actor's account and logs contact.created in
@@ -52,33 +55,26 @@ type contactRow struct {
 	Total         int `bun:"total,scanonly"`
 }
 
-// contactSortColumns maps each sort key to its column: the only text of an
-// ORDER BY that comes from a request, and it comes from this table.
-var contactSortColumns = map[model.ContactSortKey]string{
-	model.SortCreatedAt:  "created_at",
-	model.SortUpdatedAt:  "updated_at",
-	model.SortGivenName:  "given_name",
-	model.SortFamilyName: "family_name",
-	model.SortCompany:    "company",
-}
-
 // contactOrder is the ORDER BY of a sort, written exactly as the sort-key
 // indexes of migration 000005 are, so the planner can walk one and stop after
 // a page: nulls last in both directions (ASC puts them last by default; the
 // timestamps are NOT NULL), and the id, in the same direction, breaks ties so
 // pages never overlap or skip.
 func contactOrder(s model.ContactSort) string {
-	col, ok := contactSortColumns[s.Key]
-	if !ok {
-		col, s = "created_at", model.DefaultContactSort
+	// The only text of an ORDER BY that comes from a request, and it comes
+	// from the field table, for a key ParseContactSort admitted.
+	f, ok := model.ContactFields.ByJSON(string(s.Key))
+	if !ok || !slices.Contains(model.ContactSortKeys, s.Key) {
+		f, _ = model.ContactFields.ByJSON(string(model.DefaultContactSort.Key))
+		s = model.DefaultContactSort
 	}
 	switch {
 	case !s.Desc:
-		return "c." + col + " ASC, c.id ASC"
-	case s.Key == model.SortCreatedAt || s.Key == model.SortUpdatedAt:
-		return "c." + col + " DESC, c.id DESC"
+		return "c." + f.Column + " ASC, c.id ASC"
+	case f.Type.Kind() != reflect.Pointer: // NOT NULL
+		return "c." + f.Column + " DESC, c.id DESC"
 	default:
-		return "c." + col + " DESC NULLS LAST, c.id DESC"
+		return "c." + f.Column + " DESC NULLS LAST, c.id DESC"
 	}
 }
 
@@ -175,7 +171,7 @@ func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUI
 // note.deleted for each note), in one transaction. Contacts it introduced
 // lose the link (and get a new version).
 func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check model.Precondition[model.Contact]) error {
-	return deleteLogged(ctx, r.db, r.ev, actor, id, check, model.ActionContactDeleted, model.ResourceContact,
+	return r.contacts.delete(ctx, actor, id, check,
 		func(ctx context.Context, tx bun.Tx) error {
 			_, err := tx.NewUpdate().Model((*model.Contact)(nil)).
 				Set("introduced_by_id = NULL").

@@ -23,6 +23,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/remy-crm/remy/model"
+	"github.com/remy-crm/remy/repo/egress"
 )
 
 // Open connects to Postgres at dsn through pgx and checks the connection.
@@ -101,22 +102,38 @@ type Store struct {
 	Webhooks *WebhookRepo
 }
 
+// Option adjusts a Store as NewStore builds it.
+type Option func(*Store)
+
+// WithWebhookPolicy sets where webhook endpoints may point; without it,
+// public addresses over https only (the zero egress.Policy).
+func WithWebhookPolicy(p egress.Policy) Option {
+	return func(s *Store) { s.Webhooks.policy = p }
+}
+
 // NewStore returns the repositories over db.
-func NewStore(db *bun.DB) *Store {
+func NewStore(db *bun.DB, opts ...Option) *Store {
 	ev := newEvents(db)
-	return &Store{
+	s := &Store{
 		Idempotency: &IdempotencyRepo{db: db},
 
 		DB:       db,
 		Accounts: &AccountRepo{db: db},
 		Keys:     &KeyRepo{db: db},
-		Contacts: &ContactRepo{db: db, ev: ev},
-		Tags:     &TagRepo{db: db},
-		Notes:    &NoteRepo{db: db, ev: ev},
+		Contacts: &ContactRepo{db: db, ev: ev, contacts: owned[model.Contact]{db, ev, model.ResourceContact,
+			model.ActionContactCreated, model.ActionContactUpdated, model.ActionContactDeleted}},
+		Tags: &TagRepo{db: db},
+		Notes: &NoteRepo{db: db, notes: owned[model.Note]{db, ev, model.ResourceNote,
+			model.ActionNoteCreated, model.ActionNoteUpdated, model.ActionNoteDeleted}},
 		Activity: &ActivityRepo{db: db},
 		Export:   &ExportRepo{db: db},
-		Webhooks: &WebhookRepo{db: db, ev: ev},
+		Webhooks: &WebhookRepo{db: db, ev: ev, endpoints: owned[model.Webhook]{db, ev, model.ResourceWebhook,
+			model.ActionWebhookCreated, model.ActionWebhookUpdated, model.ActionWebhookDeleted}},
 	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
 }
 
 // Ping reports whether the database answers.
@@ -311,18 +328,30 @@ func noteXID(ctx context.Context) *int64 {
 
 // commitTookEffect asks, on a fresh connection, whether transaction xid
 // committed, retrying while the database is unreachable or the transaction
-// is still finishing.
+// is still finishing. A transaction still in progress when the time is up
+// (statements that reached Postgres before the connection broke, still
+// running) could commit after the client was told it failed: its backend
+// is terminated, which ends it, and the question asked again, so the
+// answer given is the final one.
 func commitTookEffect(ctx context.Context, db *bun.DB, xid int64) bool {
-	committed := false
-	askUntilAnswered(ctx, func(ctx context.Context) bool {
+	committed, inProgress := false, false
+	ask := func(ctx context.Context) bool {
 		var status sql.NullString
 		err := db.NewRaw("SELECT txid_status(?)", xid).Scan(ctx, &status)
-		if err != nil || status.String == "in progress" {
+		inProgress = err == nil && status.String == "in progress"
+		if err != nil || inProgress {
 			return false
 		}
 		committed = status.String == "committed"
 		return true
-	})
+	}
+	askUntilAnswered(ctx, ask)
+	if inProgress {
+		// backend_xid is the 32-bit xid: txid_current()'s without its epoch.
+		_, _ = db.NewRaw(`SELECT pg_terminate_backend(pid, 1000) FROM pg_stat_activity
+			WHERE backend_xid = (?::bigint & 4294967295)::text::xid`, xid).Exec(context.WithoutCancel(ctx))
+		askUntilAnswered(context.WithoutCancel(ctx), ask)
+	}
 	return committed
 }
 

@@ -12,8 +12,8 @@ import (
 // NoteRepo stores notes. Every method is scoped to one account: a note (or
 // contact) of another account is ErrNotFound, exactly like a missing one.
 type NoteRepo struct {
-	db *bun.DB
-	ev *events
+	db    *bun.DB
+	notes owned[model.Note]
 }
 
 // Create adds a note to one of the account's contacts and logs note.created
@@ -26,9 +26,7 @@ func (r *NoteRepo) Create(ctx context.Context, actor model.Actor, contactID uuid
 	}
 	// The composite foreign key (account_id, contact_id) turns a foreign
 	// contact into notes_contact_fk, which interpretError makes ErrNotFound.
-	return insertLogged(ctx, r.db, r.ev, n, func() *model.Activity {
-		return model.NewActivity(actor, model.ActionNoteCreated, model.ResourceNote, n.ID, nil)
-	})
+	return r.notes.insert(ctx, actor, n)
 }
 
 // Get returns one note of the account; ErrNotFound if there is none.
@@ -67,12 +65,10 @@ func (r *NoteRepo) List(ctx context.Context, accountID, contactID uuid.UUID, f m
 // fields, in one transaction, the row locked first so the precondition and
 // the write are atomic.
 func (r *NoteRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.NotePatch, check model.Precondition[model.Note]) (*model.Note, error) {
-	return updateLogged(ctx, r.db, r.ev, actor, id, check, patch.Apply, func(q *bun.UpdateQuery) *bun.UpdateQuery {
-		return q.Column("body")
-	}, model.ActionNoteUpdated, model.ResourceNote)
+	return r.notes.update(ctx, actor, id, check, patch.Apply, "body")
 }
 
 // Delete removes a note and logs note.deleted, in one transaction.
 func (r *NoteRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check model.Precondition[model.Note]) error {
-	return deleteLogged(ctx, r.db, r.ev, actor, id, check, model.ActionNoteDeleted, model.ResourceNote, nil)
+	return r.notes.delete(ctx, actor, id, check, nil)
 }

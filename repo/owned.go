@@ -41,20 +41,35 @@ func lockOwned[T any](ctx context.Context, tx bun.Tx, accountID, id uuid.UUID, c
 	return v, nil
 }
 
-// insertLogged inserts v (filling its generated columns) and the Activity
-// Log entry that entry() builds from it (and its webhook deliveries), in one
-// transaction.
-func insertLogged[T any](ctx context.Context, db *bun.DB, ev *events, v *T, entry func() *model.Activity) (*T, error) {
-	err := inTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+// owned is an account-owned table's generic writes: each runs in one
+// transaction (the caller's, inside Store.InTx) with the Activity Log entry
+// of its action, whose webhook deliveries get the resource as it is after
+// the write (before it, for a delete).
+type owned[T any] struct {
+	db                        *bun.DB
+	ev                        *events
+	resource                  string // the Activity Log's resourceType
+	created, updated, deleted string // the Activity Log's actions
+}
+
+// insert inserts v (filling its generated columns) and logs o.created.
+func (o owned[T]) insert(ctx context.Context, actor model.Actor, v *T) (*T, error) {
+	err := inTx(ctx, o.db, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(v).Returning("*").Exec(ctx); err != nil {
 			return err
 		}
-		return ev.log(ctx, entry(), v)
+		return o.ev.log(ctx, model.NewActivity(actor, o.created, o.resource, idOf(v), nil), v)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return v, nil
+}
+
+// idOf is the id of an account-owned row.
+func idOf[T any](v *T) uuid.UUID {
+	f, _ := model.FieldsOf[T]().ByJSON("id")
+	return f.Get(v).(uuid.UUID)
 }
 
 // pageRow is a row of T scanned with the window count of every row the
@@ -103,16 +118,15 @@ func listPage[T any, R pageRow[T]](ctx context.Context, db *bun.DB, p model.List
 	return page, nil
 }
 
-// updateLogged is every partial update: in one transaction it locks the row
-// (running the precondition), applies the patch, and, when something
-// changed, writes the row with a new version and logs action with the
-// changes. A patch that changes nothing writes nothing.
-func updateLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor model.Actor, id uuid.UUID, check model.Precondition[T],
-	apply func(*T) (map[string]model.Change, error), columns func(*bun.UpdateQuery) *bun.UpdateQuery,
-	action, resourceType string,
+// update is every partial update: it locks the row (running the
+// precondition), applies the patch, and, when something changed, writes
+// columns with a new version and logs o.updated with the changes. A patch
+// that changes nothing writes nothing.
+func (o owned[T]) update(ctx context.Context, actor model.Actor, id uuid.UUID, check model.Precondition[T],
+	apply func(*T) (map[string]model.Change, error), columns ...string,
 ) (*T, error) {
 	var out *T
-	err := inTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+	err := inTx(ctx, o.db, func(ctx context.Context, tx bun.Tx) error {
 		v, err := lockOwned(ctx, tx, actor.AccountID, id, check)
 		if err != nil {
 			return err
@@ -126,7 +140,7 @@ func updateLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor mode
 			return nil
 		}
 		_, err = tx.NewUpdate().Model(v).
-			Apply(columns).
+			Column(columns...).
 			Set("version = version + 1").
 			Set("updated_at = clock_timestamp()").
 			WherePK().
@@ -135,7 +149,7 @@ func updateLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor mode
 		if err != nil {
 			return err
 		}
-		return ev.log(ctx, model.NewActivity(actor, action, resourceType, id, changes), v)
+		return o.ev.log(ctx, model.NewActivity(actor, o.updated, o.resource, id, changes), v)
 	})
 	if err != nil {
 		return nil, err
@@ -143,13 +157,13 @@ func updateLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor mode
 	return out, nil
 }
 
-// deleteLogged is every delete: in one transaction it locks the row
-// (running the precondition), runs before (what must go first, if
-// anything), deletes the row and logs action.
-func deleteLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor model.Actor, id uuid.UUID, check model.Precondition[T],
-	action, resourceType string, before func(context.Context, bun.Tx) error,
+// delete is every delete: it locks the row (running the precondition),
+// runs before (what must go first, if anything), deletes the row and logs
+// o.deleted.
+func (o owned[T]) delete(ctx context.Context, actor model.Actor, id uuid.UUID, check model.Precondition[T],
+	before func(context.Context, bun.Tx) error,
 ) error {
-	return inTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+	return inTx(ctx, o.db, func(ctx context.Context, tx bun.Tx) error {
 		old, err := lockOwned(ctx, tx, actor.AccountID, id, check)
 		if err != nil {
 			return err
@@ -164,6 +178,6 @@ func deleteLogged[T any](ctx context.Context, db *bun.DB, ev *events, actor mode
 			Exec(ctx); err != nil {
 			return err
 		}
-		return ev.log(ctx, model.NewActivity(actor, action, resourceType, id, nil), old)
+		return o.ev.log(ctx, model.NewActivity(actor, o.deleted, o.resource, id, nil), old)
 	})
 }

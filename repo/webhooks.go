@@ -4,79 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/netip"
-	"net/url"
-	"strings"
 	"time"
 
-	"code.dny.dev/ssrf"
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/remy-crm/remy/model"
+	"github.com/remy-crm/remy/repo/egress"
 )
 
 // WebhookRepo stores webhook endpoints and their deliveries. Every method
 // taking an account is scoped to it: another account's endpoint or
 // delivery is ErrNotFound, exactly like a missing one.
 type WebhookRepo struct {
-	db *bun.DB
-	ev *events
-
-	// AllowPrivate admits http:// URLs and loopback, private and other
-	// non-global addresses (REMY_WEBHOOK_ALLOW_PRIVATE; development only).
-	AllowPrivate bool
-	// Resolver looks endpoint hosts up at creation; nil is net.DefaultResolver.
-	Resolver *net.Resolver
-}
-
-// WebhookGuardian is the address policy of webhook traffic: global unicast
-// addresses only, on any port. The delivery dialer applies it to the
-// address it actually connects to; creation applies it to what the host
-// resolves to now.
-func WebhookGuardian() *ssrf.Guardian { return ssrf.New(ssrf.WithAnyPort()) }
-
-const msgPrivateURL = "Must not point to a loopback, private, link-local or other non-public address"
-
-// checkAddress refuses a URL whose host is, or resolves to, an address
-// outside WebhookGuardian's policy. A name that does not resolve now is
-// accepted: the dialer checks again at every attempt.
-func (r *WebhookRepo) checkAddress(ctx context.Context, raw string) error {
-	if r.AllowPrivate {
-		return nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return model.FieldError("url", "Must be an absolute https:// URL")
-	}
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return model.FieldError("url", msgPrivateURL)
-	}
-	g := WebhookGuardian()
-	if ip, err := netip.ParseAddr(host); err == nil {
-		if g.SafeAddr(ip.Unmap()) != nil {
-			return model.FieldError("url", msgPrivateURL)
-		}
-		return nil
-	}
-	res := r.Resolver
-	if res == nil {
-		res = net.DefaultResolver
-	}
-	lookupCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	addrs, err := res.LookupNetIP(lookupCtx, "ip", host)
-	if err != nil {
-		return nil
-	}
-	for _, a := range addrs {
-		if g.SafeAddr(a.Unmap()) != nil {
-			return model.FieldError("url", msgPrivateURL)
-		}
-	}
-	return nil
+	db        *bun.DB
+	ev        *events
+	endpoints owned[model.Webhook]
+	policy    egress.Policy // where endpoints may point
 }
 
 // Create validates and stores an endpoint with a new secret, and logs
@@ -84,16 +28,14 @@ func (r *WebhookRepo) checkAddress(ctx context.Context, raw string) error {
 // secret.
 func (r *WebhookRepo) Create(ctx context.Context, actor model.Actor, w *model.Webhook) (*model.Webhook, error) {
 	w.AccountID, w.Enabled = actor.AccountID, true
-	if err := w.Validate(r.AllowPrivate); err != nil {
+	if err := w.Validate(r.policy.AllowPrivate); err != nil {
 		return nil, err
 	}
-	if err := r.checkAddress(ctx, w.URL); err != nil {
+	if err := r.policy.CheckURL(ctx, w.URL); err != nil {
 		return nil, err
 	}
 	w.Secret = model.NewWebhookSecret()
-	return insertLogged(ctx, r.db, r.ev, w, func() *model.Activity {
-		return model.NewActivity(actor, model.ActionWebhookCreated, model.ResourceWebhook, w.ID, nil)
-	})
+	return r.endpoints.insert(ctx, actor, w)
 }
 
 // Get returns one endpoint of the account; ErrNotFound if there is none.
@@ -121,21 +63,19 @@ func (r *WebhookRepo) List(ctx context.Context, accountID uuid.UUID, p model.Lis
 func (r *WebhookRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUID, patch model.WebhookPatch) (*model.Webhook, error) {
 	if patch.URL.Set && patch.URL.Value != nil {
 		// Before the transaction: a slow resolver must not hold the row lock.
-		if err := r.checkAddress(ctx, *patch.URL.Value); err != nil {
+		if err := r.policy.CheckURL(ctx, *patch.URL.Value); err != nil {
 			return nil, err
 		}
 	}
-	return updateLogged(ctx, r.db, r.ev, actor, id, nil, func(w *model.Webhook) (map[string]model.Change, error) {
-		return patch.Apply(w, r.AllowPrivate)
-	}, func(q *bun.UpdateQuery) *bun.UpdateQuery {
-		return q.Column("url", "events", "description", "enabled", "disabled_reason", "consecutive_failures")
-	}, model.ActionWebhookUpdated, model.ResourceWebhook)
+	return r.endpoints.update(ctx, actor, id, nil, func(w *model.Webhook) (map[string]model.Change, error) {
+		return patch.Apply(w, r.policy.AllowPrivate)
+	}, "url", "events", "description", "enabled", "disabled_reason", "consecutive_failures")
 }
 
 // Delete removes an endpoint, and with it its deliveries (pending ones are
 // dropped: their jobs find nothing to send), and logs webhook.deleted.
 func (r *WebhookRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID) error {
-	return deleteLogged[model.Webhook](ctx, r.db, r.ev, actor, id, nil, model.ActionWebhookDeleted, model.ResourceWebhook, nil)
+	return r.endpoints.delete(ctx, actor, id, nil, nil)
 }
 
 // RotateSecret gives the endpoint a new secret; the old one keeps signing,

@@ -15,7 +15,7 @@ import (
 
 // activity fetches the Activity Log with a query and returns its entries
 // and total, failing unless 200.
-func (s *testServer) activity(t testing.TB, key, query string, headers ...header) ([]map[string]any, float64) {
+func (s *client) activity(t testing.TB, key, query string, headers ...header) ([]map[string]any, float64) {
 	t.Helper()
 	res := s.do(t, http.MethodGet, "/api/v1/activity"+query, key, nil, headers...)
 	wantStatus(t, res, http.StatusOK)

@@ -7,19 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"github.com/remy-crm/remy/api"
-	"github.com/remy-crm/remy/repo"
 )
 
 // sqlMeta are strings that break naively built SQL.
@@ -54,16 +49,7 @@ func TestAttack_Table(t *testing.T) {
 	}
 	tags, _ := json.Marshal(map[string]any{"givenName": "Many", "tags": manyTags})
 
-	tests := []struct {
-		name    string
-		method  string
-		path    string
-		body    any
-		headers []header
-		status  int
-		msg     string // "" accepts any message
-		field   string // for 422: the field that must be named
-	}{
+	tests := []errorCase{
 		// Invalid text.
 		{"invalid UTF-8 in a contact", "POST", "/api/v1/contacts", "{\"givenName\":\"\xff\xfe\"}", nil, 400, "Malformed JSON: invalid UTF-8", ""},
 		{"invalid UTF-8 in a nested field", "POST", "/api/v1/contacts", "{\"emails\":[{\"value\":\"a@b.co\",\"label\":\"w\xc3\x28\"}]}", nil, 400, "Malformed JSON: invalid UTF-8", ""},
@@ -126,28 +112,7 @@ func TestAttack_Table(t *testing.T) {
 		{"invalid UTF-8 in a path", "GET", "/api/v1/contacts/%ff%fe", nil, nil, 400, "Malformed id in path: must be a UUID", ""},
 		{"invalid UTF-8 in a query", "GET", "/api/v1/activity?since=%ff", nil, nil, 422, "Validation failed", "since"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			hs := tt.headers
-			key := a.Key
-			for _, h := range hs {
-				if h.Name == "Authorization" {
-					key = ""
-				}
-			}
-			res := s.do(t, tt.method, tt.path, key, tt.body, hs...)
-			if res.Status >= 500 {
-				t.Fatalf("%d: %s", res.Status, res.Body)
-			}
-			body := wantError(t, res, tt.status, tt.msg)
-			if tt.field != "" {
-				fe := body["details"].(map[string]any)["fieldErrors"].(map[string]any)
-				if _, ok := fe[tt.field]; !ok {
-					t.Fatalf("422 does not name %s: %s", tt.field, res.Body)
-				}
-			}
-		})
-	}
+	s.wantErrors(t, a.Key, tests)
 
 	// None of it was stored: the account holds what the test created.
 	if got := s.countContacts(t, a.Account.ID); got != 1 {
@@ -356,17 +321,9 @@ func TestAttack_SecurityHeaders(t *testing.T) {
 // Activity Log, whatever the client does with it.
 func TestAttack_KeyNeverLeaks(t *testing.T) {
 	t.Parallel()
-	dsn := newDatabase(t)
-	db, err := repo.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := repo.NewStore(db)
 	var logs syncBuffer
-	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hs := httptest.NewServer(api.New(api.Config{PublicURL: "http://remy.test", Version: "test"}, store, log))
-	t.Cleanup(func() { hs.Close(); _ = db.Close() })
-	s := &testServer{URL: hs.URL, DSN: dsn, Store: store}
+	s := startServer(t, newDatabase(t), serverOptions{logs: &logs})
+	store := s.Store
 	a := s.newTenant(t)
 	revoked := s.newTenant(t)
 	if _, err := store.DB.NewUpdate().TableExpr("api_keys").Set("revoked_at = now()").Where("id = ?", revoked.KeyID).Exec(context.Background()); err != nil {
@@ -450,13 +407,8 @@ func TestAttack_SlowLorisHeaders(t *testing.T) {
 		}()
 	}
 	// The server still answers while the lorises hang on.
-	res, err := http.Get(base + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("healthz during the attack: %d", res.StatusCode)
+	if got := clientAt(base).do(t, http.MethodGet, "/healthz", "", nil).Status; got != http.StatusOK {
+		t.Fatalf("healthz during the attack: %d", got)
 	}
 	var slowest time.Duration
 	for range conns {

@@ -22,7 +22,7 @@ func wantETag(t testing.TB, res *response) string {
 }
 
 // createTagged creates a contact and returns its path and ETag.
-func (s *testServer) createTagged(t testing.TB, key string) (path, etag string) {
+func (s *client) createTagged(t testing.TB, key string) (path, etag string) {
 	t.Helper()
 	created := s.do(t, http.MethodPost, "/api/v1/contacts", key, map[string]any{"givenName": "Ada"})
 	wantStatus(t, created, http.StatusCreated)

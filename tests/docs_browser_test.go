@@ -3,7 +3,6 @@ package tests
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -78,17 +77,10 @@ func freeAddr(t *testing.T) string {
 
 func documentServers(t *testing.T, base string) []string {
 	t.Helper()
-	res, err := http.Get(base + "/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
 	var doc struct {
 		Servers []struct{ URL string } `json:"servers"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
+	clientAt(base).document(t, &doc)
 	var out []string
 	for _, s := range doc.Servers {
 		out = append(out, s.URL)

@@ -18,36 +18,22 @@ func TestErrorContract(t *testing.T) {
 	c := s.createContact(t, a.Key, map[string]any{"givenName": "Ada"})
 	one := "/api/v1/contacts/" + c["id"].(string)
 
-	tests := []struct {
-		name    string
-		method  string
-		path    string
-		body    any
-		headers []header
-		status  int
-		msg     string // "" accepts any message
-	}{
-		{"malformed JSON", http.MethodPost, "/api/v1/contacts", `{"givenName": `, nil, 400, ""},
-		{"JSON that is not an object", http.MethodPost, "/api/v1/contacts", `[1,2]`, nil, 422, "Validation failed"},
-		{"malformed JSON on PATCH", http.MethodPatch, one, `{nope}`, nil, 400, ""},
-		{"malformed UUID in path (GET)", http.MethodGet, "/api/v1/contacts/not-a-uuid", nil, nil, 400, ""},
-		{"malformed UUID in path (PATCH)", http.MethodPatch, "/api/v1/contacts/123", `{"nickname":"x"}`, nil, 400, ""},
-		{"malformed UUID in path (DELETE)", http.MethodDelete, "/api/v1/contacts/zzz", nil, nil, 400, ""},
-		{"wrong content type", http.MethodPost, "/api/v1/contacts", `givenName=Ada`, []header{{"Content-Type", "application/x-www-form-urlencoded"}}, 415, ""},
-		{"text/plain", http.MethodPatch, one, `{"nickname":"x"}`, []header{{"Content-Type", "text/plain"}}, 415, ""},
-		{"body over 1 MiB", http.MethodPost, "/api/v1/contacts", `{"givenName":"` + strings.Repeat("x", 1<<20+10) + `"}`, nil, 413, ""},
-		{"unknown route", http.MethodGet, "/api/v1/nope", nil, nil, 404, "Not found"},
-		{"unknown top-level route", http.MethodGet, "/nope", nil, nil, 404, "Not found"},
-		{"wrong method", http.MethodPut, "/api/v1/contacts", `{}`, nil, 405, "Method not allowed"},
-		{"wrong method on item", http.MethodPost, one, `{}`, nil, 405, "Method not allowed"},
-		{"missing contact", http.MethodGet, "/api/v1/contacts/" + uuid.NewString(), nil, nil, 404, "Contact not found"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			res := s.do(t, tt.method, tt.path, a.Key, tt.body, tt.headers...)
-			wantError(t, res, tt.status, tt.msg)
-		})
-	}
+	s.wantErrors(t, a.Key, []errorCase{
+		{"malformed JSON", http.MethodPost, "/api/v1/contacts", `{"givenName": `, nil, 400, "", ""},
+		{"JSON that is not an object", http.MethodPost, "/api/v1/contacts", `[1,2]`, nil, 422, "Validation failed", ""},
+		{"malformed JSON on PATCH", http.MethodPatch, one, `{nope}`, nil, 400, "", ""},
+		{"malformed UUID in path (GET)", http.MethodGet, "/api/v1/contacts/not-a-uuid", nil, nil, 400, "", ""},
+		{"malformed UUID in path (PATCH)", http.MethodPatch, "/api/v1/contacts/123", `{"nickname":"x"}`, nil, 400, "", ""},
+		{"malformed UUID in path (DELETE)", http.MethodDelete, "/api/v1/contacts/zzz", nil, nil, 400, "", ""},
+		{"wrong content type", http.MethodPost, "/api/v1/contacts", `givenName=Ada`, []header{{"Content-Type", "application/x-www-form-urlencoded"}}, 415, "", ""},
+		{"text/plain", http.MethodPatch, one, `{"nickname":"x"}`, []header{{"Content-Type", "text/plain"}}, 415, "", ""},
+		{"body over 1 MiB", http.MethodPost, "/api/v1/contacts", `{"givenName":"` + strings.Repeat("x", 1<<20+10) + `"}`, nil, 413, "", ""},
+		{"unknown route", http.MethodGet, "/api/v1/nope", nil, nil, 404, "Not found", ""},
+		{"unknown top-level route", http.MethodGet, "/nope", nil, nil, 404, "Not found", ""},
+		{"wrong method", http.MethodPut, "/api/v1/contacts", `{}`, nil, 405, "Method not allowed", ""},
+		{"wrong method on item", http.MethodPost, one, `{}`, nil, 405, "Method not allowed", ""},
+		{"missing contact", http.MethodGet, "/api/v1/contacts/" + uuid.NewString(), nil, nil, 404, "Contact not found", ""},
+	})
 	t.Run("400 names the problem", func(t *testing.T) {
 		res := s.do(t, http.MethodGet, "/api/v1/contacts/not-a-uuid", a.Key, nil)
 		body := wantError(t, res, 400, "")

@@ -3,7 +3,6 @@ package tests
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -138,6 +137,6 @@ func procStatus(b *testing.B, field string) int64 {
 			return kb << 10
 		}
 	}
-	b.Fatal(fmt.Sprintf("no %s in /proc/self/status", field))
+	b.Fatalf("no %s in /proc/self/status", field)
 	return 0
 }

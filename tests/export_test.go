@@ -328,13 +328,12 @@ func TestExport_DisconnectStopsQuery(t *testing.T) {
 	}
 	// Closing an unfinished body closes the connection.
 	res.Body.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for busy() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the export's query is still running 10s after the client left")
+	eventually(t, 10*time.Second, func() error {
+		if n := busy(); n != 0 {
+			return fmt.Errorf("the export's query is still running after the client left (%d busy backends)", n)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // seedAccount gives the tenant n contacts and m notes (spread over the
@@ -440,18 +439,13 @@ func TestExport_ConcurrencyIsBounded(t *testing.T) {
 	wantStatus(t, s.do(t, http.MethodGet, "/api/v1/contacts?limit=1", a.Key, nil), http.StatusOK)
 
 	stalled[0].Body.Close() // one client gives up: its slot comes back
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	eventually(t, 10*time.Second, func() error {
 		res := start()
-		status := res.StatusCode
 		res.Body.Close()
-		if status == http.StatusOK {
-			break
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("no export slot freed after a client left (last status %d)", res.StatusCode)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no export slot freed 10 s after a client left (last status %d)", status)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	stalled[1].Body.Close()
 }

@@ -3,11 +3,13 @@ package tests
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,14 +53,12 @@ func (p *dbProxy) Cut(t testing.TB) {
 func (p *dbProxy) Restore(t testing.TB) {
 	t.Helper()
 	// The port was released by Stop; bind it again.
-	var err error
-	for range 50 {
-		if err = p.proxy.Start(); err == nil {
-			return
+	eventually(t, time.Second, func() error {
+		if err := p.proxy.Start(); err != nil {
+			return fmt.Errorf("restart toxiproxy: %w", err)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("restart toxiproxy: %v", err)
+		return nil
+	})
 }
 
 func (p *dbProxy) Stall(t testing.TB) {
@@ -95,13 +95,36 @@ func want503(t testing.TB, res *response, took, deadline time.Duration) {
 
 func want503Message(t testing.TB, res *response, took, deadline time.Duration, msg string) {
 	t.Helper()
-	wantError(t, res, http.StatusServiceUnavailable, msg)
+	if !check503(t, res, took, deadline, msg) {
+		t.FailNow()
+	}
+}
+
+// check503 is want503Message for goroutines other than the test's: it
+// reports with t.Errorf and says whether all was well.
+func check503(t testing.TB, res *response, took, deadline time.Duration, msg string) bool {
+	t.Helper()
+	ok := true
+	var body struct {
+		Error string `json:"error"`
+	}
+	if res.Status != http.StatusServiceUnavailable || json.Unmarshal(res.Body, &body) != nil || body.Error != msg {
+		t.Errorf("status = %d, want 503 %q; body: %s", res.Status, msg, res.Body)
+		ok = false
+	}
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+		ok = false
+	}
 	if res.Header.Get("Retry-After") == "" {
 		t.Errorf("503 without Retry-After")
+		ok = false
 	}
 	if took >= deadline {
 		t.Errorf("503 took %v, deadline %v", took, deadline)
+		ok = false
 	}
+	return ok
 }
 
 // timed sends a request and says how long the answer took.
@@ -112,20 +135,20 @@ func timed(t testing.TB, s *testServer, method, path, key string, body any) (*re
 	return res, time.Since(start)
 }
 
-// awaitRecovery polls GET path until it answers 200 and returns how long
-// that took.
+// awaitRecovery polls GET /api/v1/contacts until it answers 200 and
+// returns how long that took.
 func awaitRecovery(t testing.TB, s *testServer, key string, within time.Duration) time.Duration {
 	t.Helper()
-	start := time.Now()
-	for time.Since(start) < within {
+	return eventually(t, within, func() error {
 		res, err := s.send(http.MethodGet, "/api/v1/contacts", key, nil)
-		if err == nil && res.Status == http.StatusOK {
-			return time.Since(start)
+		if err != nil {
+			return fmt.Errorf("the API did not recover after the database came back: %w", err)
 		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("the API did not recover within %v of the database coming back", within)
-	return 0
+		if res.Status != http.StatusOK {
+			return fmt.Errorf("the API did not recover after the database came back: %d %s", res.Status, res.Body)
+		}
+		return nil
+	})
 }
 
 // openDB is a pool of the test's own on the server's database, outside the
@@ -239,7 +262,7 @@ func TestFaults_DatabaseStalledOrCut(t *testing.T) {
 			// Nothing sent during the outage was applied.
 			list := s.do(t, http.MethodGet, "/api/v1/contacts", a.Key, nil).JSON(t)
 			if list["total"] != float64(1) {
-				t.Fatalf("after the outage: %s", mustJSON(list))
+				t.Fatalf("after the outage: %v", list)
 			}
 			if got := s.do(t, http.MethodGet, "/api/v1/contacts/"+c["id"].(string), a.Key, nil).Data(t)["givenName"]; got != "Before" {
 				t.Fatalf("givenName = %v, want Before", got)
@@ -247,8 +270,6 @@ func TestFaults_DatabaseStalledOrCut(t *testing.T) {
 		})
 	}
 }
-
-func mustJSON(v any) string { return fmt.Sprintf("%v", v) }
 
 // Writers run while the database is cut and then stalled under them: every
 // write acknowledged with a 201 is there afterwards, with its Activity Log
@@ -413,33 +434,23 @@ func TestFaults_ClientCancelCancelsQuery(t *testing.T) {
 		}
 		errc <- err
 	}()
-	waiting := func() int {
-		var n int
-		if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
-			t.Fatal(err)
+	eventually(t, 5*time.Second, func() error {
+		if lockWaiters(t, db) == 0 {
+			return fmt.Errorf("the PATCH never reached the lock")
 		}
-		return n
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for waiting() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the PATCH never reached the lock")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	cancel()
 	if err := <-errc; err == nil {
 		t.Fatal("the cancelled request succeeded")
 	}
-	start := time.Now()
-	for waiting() != 0 {
-		if time.Since(start) > 2*time.Second {
-			t.Fatal("the query still waits in Postgres 2 s after its client went away")
+	took := eventually(t, 2*time.Second, func() error {
+		if n := lockWaiters(t, db); n != 0 {
+			return fmt.Errorf("the query still waits in Postgres after its client went away (%d waiting)", n)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Logf("query cancelled in Postgres %v after the client gave up", time.Since(start).Round(time.Millisecond))
+		return nil
+	})
+	t.Logf("query cancelled in Postgres %v after the client gave up", took.Round(time.Millisecond))
 	if err := tx.Rollback(); err != nil {
 		t.Fatal(err)
 	}
@@ -501,9 +512,22 @@ func TestFaults_SchemaChangeUnderPreparedStatements(t *testing.T) {
 // rest queue; every one answers 503 with Retry-After by its deadline, while
 // /healthz answers at once and /readyz within its own limit: probes never
 // wait in the queue.
+//
+// The probes go out only once Postgres shows a pool's worth of the
+// server's connections waiting on the lock, so the pool is known to be
+// exhausted. (A fixed 300 ms sleep used to stand for that. Under the full
+// suite the requests had not all reached the lock by then, or /readyz,
+// waiting up to its 1.5 s for a pooled connection, got the one freed when
+// the first stuck request hit its 2 s deadline: a 200, and the test's
+// failure released the lock under the rest, which then answered 200.) A
+// probe that queued would answer only after a stuck request had; so each
+// probe must answer while none has, well before the deadline.
 func TestFaults_ProbesDoNotQueueBehindStuckRequests(t *testing.T) {
 	t.Parallel()
-	const deadline = 2 * time.Second
+	// Long enough that the stuck requests are still stuck when the probes
+	// answer, on a loaded machine too; the server answers 503 at
+	// deadline − 500 ms.
+	const deadline = 6 * time.Second
 	s := newServer(t, func(c *api.Config) { c.RequestTimeout = deadline })
 	a := s.newTenant(t)
 	wantStatus(t, s.do(t, http.MethodGet, "/api/v1/contacts", a.Key, nil), http.StatusOK) // the key is cached
@@ -518,27 +542,67 @@ func TestFaults_ProbesDoNotQueueBehindStuckRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	n := 2 * repo.PoolSize()
-	var wg sync.WaitGroup
+	pool, n := repo.PoolSize(), 2*repo.PoolSize()
+	var (
+		wg       sync.WaitGroup
+		answered atomic.Int32 // stuck requests that have answered
+	)
 	for range n {
 		wg.Go(func() {
-			res, took := timed(t, s, http.MethodGet, "/api/v1/contacts", a.Key, nil)
-			want503(t, res, took, deadline)
+			start := time.Now()
+			res, err := s.send(http.MethodGet, "/api/v1/contacts", a.Key, nil)
+			answered.Add(1)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			check503(t, res, time.Since(start), deadline, "Service temporarily unavailable")
 		})
 	}
-	time.Sleep(300 * time.Millisecond) // all n in flight: a pool's worth waiting on the lock, the rest queued
-	res, took := timed(t, s, http.MethodGet, "/healthz", "", nil)
+	// A pool's worth waiting on the lock (the rest queued in the server).
+	reached := eventually(t, deadline/2, func() error {
+		if got := lockWaiters(t, db); got < pool {
+			return fmt.Errorf("%d of the pool's %d connections wait on the lock", got, pool)
+		}
+		return nil
+	})
+	if got := lockWaiters(t, db); got != pool {
+		t.Fatalf("%d connections wait on the lock, more than the pool's %d", got, pool)
+	}
+	t.Logf("%d connections waiting on the lock %v after the requests were sent", pool, reached.Round(time.Millisecond))
+
+	probe := func(path string) (*response, time.Duration) {
+		t.Helper()
+		res, took := timed(t, s, http.MethodGet, path, "", nil)
+		t.Logf("%s behind %d stuck requests: %d in %v", path, n, res.Status, took.Round(time.Millisecond))
+		if k := answered.Load(); k != 0 {
+			t.Errorf("%s answered after %d of the stuck requests: it queued behind them", path, k)
+		}
+		return res, took
+	}
+	res, took := probe("/healthz")
 	wantStatus(t, res, http.StatusOK)
-	if took > 200*time.Millisecond {
-		t.Errorf("/healthz took %v behind %d stuck requests", took, n)
+	if took > deadline/4 {
+		t.Errorf("/healthz took %v behind %d stuck requests (deadline %v)", took, n, deadline)
 	}
 	// Every pooled connection is taken, so readiness says so, in its own
-	// time rather than the queue's.
-	res, took = timed(t, s, http.MethodGet, "/readyz", "", nil)
-	want503Message(t, res, took, 1600*time.Millisecond, "Database unreachable")
+	// time (1.5 s, plus a loaded machine's slack) rather than the queue's.
+	res, took = probe("/readyz")
+	want503Message(t, res, took, deadline/2, "Database unreachable")
 	wg.Wait()
 	if err := tx.Rollback(); err != nil {
 		t.Fatal(err)
 	}
 	wantStatus(t, s.do(t, http.MethodGet, "/api/v1/contacts", a.Key, nil), http.StatusOK)
+}
+
+// lockWaiters is how many sessions on db's database wait on a lock.
+func lockWaiters(t testing.TB, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

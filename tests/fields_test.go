@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -103,24 +104,21 @@ func TestContactFields_WalkEveryLayer(t *testing.T) {
 // object (deliveries may arrive in any order).
 func hookObject(t *testing.T, rc *receiver, match func(event, object map[string]any) bool) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var object map[string]any
+	eventually(t, 10*time.Second, func() error {
+		var seen []string
 		for _, r := range rc.requests() {
 			e := r.Event(t)
-			object, _ := e["data"].(map[string]any)["object"].(map[string]any)
-			if match(e, object) {
-				return object
+			o, _ := e["data"].(map[string]any)["object"].(map[string]any)
+			if match(e, o) {
+				object = o
+				return nil
 			}
+			seen = append(seen, string(r.Body))
 		}
-		if time.Now().After(deadline) {
-			var seen []string
-			for _, r := range rc.requests() {
-				seen = append(seen, string(r.Body))
-			}
-			t.Fatalf("no such webhook event among %d received:\n%s", len(seen), strings.Join(seen, "\n"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("no such webhook event among %d received:\n%s", len(seen), strings.Join(seen, "\n"))
+	})
+	return object
 }
 
 // wantFields checks that got holds each field of want, compared as JSON.

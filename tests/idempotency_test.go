@@ -43,9 +43,7 @@ func TestIdempotency_Replay(t *testing.T) {
 			t.Fatalf("Idempotent-Replayed = %q, want true", v)
 		}
 	}
-	if n := s.countContacts(t, a.Account.ID); n != 1 {
-		t.Fatalf("%d contacts, want 1", n)
-	}
+	s.wantContacts(t, a.Account.ID, 1)
 
 	t.Run("same key, different body: 422", func(t *testing.T) {
 		res := s.do(t, http.MethodPost, contactsPath, a.Key, `{"givenName": "Bob"}`, idemKey(key))
@@ -53,9 +51,7 @@ func TestIdempotency_Replay(t *testing.T) {
 		if fe["Idempotency-Key"] == nil {
 			t.Fatalf("want fieldErrors.Idempotency-Key: %s", res.Body)
 		}
-		if n := s.countContacts(t, a.Account.ID); n != 1 {
-			t.Fatalf("%d contacts, want 1", n)
-		}
+		s.wantContacts(t, a.Account.ID, 1)
 	})
 	t.Run("keys are per account", func(t *testing.T) {
 		b := s.newTenant(t)
@@ -64,18 +60,14 @@ func TestIdempotency_Replay(t *testing.T) {
 		if res.Header.Get("Idempotent-Replayed") != "" || res.Data(t)["id"] == first.Data(t)["id"] {
 			t.Fatalf("another account's key was replayed: %s", res.Body)
 		}
-		if n := s.countContacts(t, b.Account.ID); n != 1 {
-			t.Fatalf("%d contacts, want 1", n)
-		}
+		s.wantContacts(t, b.Account.ID, 1)
 	})
 	t.Run("without a key every POST creates", func(t *testing.T) {
 		c := newServer(t)
 		x := c.newTenant(t)
 		wantStatus(t, c.do(t, http.MethodPost, contactsPath, x.Key, body), http.StatusCreated)
 		wantStatus(t, c.do(t, http.MethodPost, contactsPath, x.Key, body), http.StatusCreated)
-		if n := c.countContacts(t, x.Account.ID); n != 2 {
-			t.Fatalf("%d contacts, want 2", n)
-		}
+		c.wantContacts(t, x.Account.ID, 2)
 	})
 }
 
@@ -102,9 +94,7 @@ func TestIdempotency_FailuresAreNotStored(t *testing.T) {
 	if again.Header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.Body, res.Body) {
 		t.Fatalf("not replayed: %s", again.Body)
 	}
-	if n := s.countContacts(t, a.Account.ID); n != 1 {
-		t.Fatalf("%d contacts, want 1", n)
-	}
+	s.wantContacts(t, a.Account.ID, 1)
 }
 
 func TestIdempotency_InvalidKey(t *testing.T) {
@@ -117,9 +107,7 @@ func TestIdempotency_InvalidKey(t *testing.T) {
 		t.Fatalf("want fieldErrors.Idempotency-Key: %s", res.Body)
 	}
 	wantStatus(t, s.do(t, http.MethodPost, contactsPath, a.Key, `{"givenName": "Ada"}`, idemKey(strings.Repeat("k", 255))), http.StatusCreated)
-	if n := s.countContacts(t, a.Account.ID); n != 1 {
-		t.Fatalf("%d contacts, want 1", n)
-	}
+	s.wantContacts(t, a.Account.ID, 1)
 }
 
 // A key held by a request still running answers 409; once its lease has run
@@ -228,9 +216,7 @@ func TestIdempotency_Concurrent(t *testing.T) {
 			t.Fatalf("replay %s differs from original %s", res.Body, original.Body)
 		}
 	}
-	if c := s1.countContacts(t, a.Account.ID); c != 1 {
-		t.Fatalf("%d contacts, want 1", c)
-	}
+	s1.wantContacts(t, a.Account.ID, 1)
 	// Afterwards both processes replay it.
 	for _, srv := range []*testServer{s1, s2} {
 		res := srv.do(t, http.MethodPost, contactsPath, a.Key, `{"givenName": "Once"}`, idemKey(key))

@@ -2,7 +2,7 @@ package tests
 
 import (
 	"encoding/json"
-	"io"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -13,16 +13,8 @@ import (
 
 func getMetrics(t *testing.T, url string) (int, string) {
 	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, string(b)
+	res := clientAt(url).do(t, http.MethodGet, "", "", nil)
+	return res.Status, string(res.Body)
 }
 
 func wantMetric(t *testing.T, body, pattern string) {
@@ -40,16 +32,7 @@ func TestMetrics_OnMainListener(t *testing.T) {
 	key := provision(t, dsn, "metrics@example.com")
 	base := startServe(t, dsn, "REMY_RATE_LIMIT_RPS=0.05", "REMY_RATE_LIMIT_BURST=2")
 
-	get := func(path string) int {
-		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
-		req.Header.Set("Authorization", "Bearer "+key)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res.StatusCode
-	}
+	get := func(path string) int { return clientAt(base).do(t, http.MethodGet, path, key, nil).Status }
 	if got := get("/api/v1/contacts"); got != http.StatusOK {
 		t.Fatalf("list: %d", got)
 	}
@@ -96,30 +79,22 @@ func TestMetrics_OwnListener(t *testing.T) {
 		t.Fatalf("no \"serving metrics\" log line:\n%s", logs.String())
 	}
 
-	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/contacts", nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
+	clientAt(base).do(t, http.MethodGet, "/api/v1/contacts", key, nil)
 
 	if status, body := getMetrics(t, base+"/metrics"); status != http.StatusNotFound {
 		t.Fatalf("/metrics on the API listener: %d, want 404\n%s", status, body)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		status, body := getMetrics(t, "http://"+metricsAddr+"/metrics")
+	var body string
+	eventually(t, 5*time.Second, func() error {
+		var status int
+		status, body = getMetrics(t, "http://"+metricsAddr+"/metrics")
 		if status != http.StatusOK {
 			t.Fatalf("/metrics on %s: %d", metricsAddr, status)
 		}
-		if strings.Contains(body, `remy_http_requests_total{method="GET",operation="listContacts",status="200"} 1`) {
-			wantMetric(t, body, `^go_sql_open_connections\{db_name="remy"\} \d+`)
-			return
+		if !strings.Contains(body, `remy_http_requests_total{method="GET",operation="listContacts",status="200"} 1`) {
+			return fmt.Errorf("the list request is not counted:\n%s", body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the list request is not counted:\n%s", body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	wantMetric(t, body, `^go_sql_open_connections\{db_name="remy"\} \d+`)
 }

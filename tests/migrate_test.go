@@ -43,12 +43,12 @@ func TestMigrate_ConcurrentProcessesTakeTurns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	pending, err := migrations.Pending(ctx, db)
+	again, err := migrations.Migrate(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pending) != 0 {
-		t.Fatalf("pending after concurrent migrate: %v", pending)
+	if len(again) != 0 {
+		t.Fatalf("still to apply after concurrent migrate: %v", again)
 	}
 	var rows int
 	if err := db.NewRaw("SELECT count(*) FROM bun_migrations").Scan(ctx, &rows); err != nil {
@@ -73,7 +73,7 @@ func TestMigrate_FailedMigrationIsNotMarkedApplied(t *testing.T) {
 		"000001_first.tx.up.sql":  {Data: []byte("CREATE TABLE first (id int);")},
 		"000002_second.tx.up.sql": {Data: []byte("CREATE TABLE second (id int);\n--bun:split\nSELECT no_such_function();")},
 	}
-	applied, err := migrations.MigrateFS(ctx, db, broken)
+	applied, err := migrations.Runner{FS: broken}.Migrate(ctx, db)
 	if err == nil {
 		t.Fatal("a failing migration reported success")
 	}
@@ -99,7 +99,7 @@ func TestMigrate_FailedMigrationIsNotMarkedApplied(t *testing.T) {
 		"000001_first.tx.up.sql":  broken["000001_first.tx.up.sql"],
 		"000002_second.tx.up.sql": {Data: []byte("CREATE TABLE second (id int);")},
 	}
-	applied, err = migrations.MigrateFS(ctx, db, fixed)
+	applied, err = migrations.Runner{FS: fixed}.Migrate(ctx, db)
 	if err != nil || len(applied) != 1 || applied[0] != "000002" {
 		t.Fatalf("after the fix: applied %v, err %v", applied, err)
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // createNote posts a note on a contact and returns its data, failing unless 201.
-func (s *testServer) createNote(t testing.TB, key, contactID, body string) map[string]any {
+func (s *client) createNote(t testing.TB, key, contactID, body string) map[string]any {
 	t.Helper()
 	res := s.do(t, http.MethodPost, "/api/v1/contacts/"+contactID+"/notes", key, map[string]any{"body": body})
 	if res.Status != http.StatusCreated {

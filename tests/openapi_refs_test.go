@@ -11,7 +11,7 @@ import (
 // response or header (components.responses, components.headers) replaced
 // by what it refers to, so that tests reading an operation's responses see
 // them whole, as a generator does. Schema references stay as they are.
-func inlineRefs(t *testing.T, body []byte) []byte {
+func inlineRefs(t testing.TB, body []byte) []byte {
 	t.Helper()
 	var doc map[string]any
 	if err := json.Unmarshal(body, &doc); err != nil {

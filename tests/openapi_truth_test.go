@@ -2,7 +2,6 @@ package tests
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -19,12 +18,8 @@ type jsonDoc = map[string]any
 
 func servedDocument(t *testing.T, s *testServer) jsonDoc {
 	t.Helper()
-	res := s.do(t, http.MethodGet, "/openapi.json", "", nil)
-	wantStatus(t, res, http.StatusOK)
 	var doc jsonDoc
-	if err := json.Unmarshal(inlineRefs(t, res.Body), &doc); err != nil {
-		t.Fatal(err)
-	}
+	s.document(t, &doc)
 	return doc
 }
 

@@ -64,17 +64,11 @@ func TestCLI_KeyScopes(t *testing.T) {
 	base := startServe(t, dsn)
 	call := func(method, path, key, body string) int {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
+		var b any // a GET sends no body
 		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
+			b = body
 		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res.StatusCode
+		return clientAt(base).do(t, method, path, key, b).Status
 	}
 	for _, tt := range []struct {
 		key, method, path, body string

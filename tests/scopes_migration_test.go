@@ -38,7 +38,7 @@ func TestMigrate_ExistingKeysGetAllScopes(t *testing.T) {
 			before[name] = &fstest.MapFile{Data: b}
 		}
 	}
-	if _, err := migrations.MigrateFS(ctx, db, before); err != nil {
+	if _, err := (migrations.Runner{FS: before}).Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	store := repo.NewStore(db)

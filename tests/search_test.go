@@ -20,7 +20,7 @@ type listed struct {
 }
 
 // list GETs path (with its query) and decodes a 200 list body.
-func (s *testServer) list(t testing.TB, key, path string) listed {
+func (s *client) list(t testing.TB, key, path string) listed {
 	t.Helper()
 	res := s.do(t, http.MethodGet, path, key, nil)
 	wantStatus(t, res, http.StatusOK)
@@ -213,8 +213,8 @@ func TestContacts_ListFilters(t *testing.T) {
 	})
 	t.Run("updatedSince", func(t *testing.T) {
 		all := f.s.list(t, f.a.Key, "/api/v1/contacts?limit=100")
-		since := time.Now().UTC()
-		time.Sleep(10 * time.Millisecond)
+		// The database's clock, which stamps updatedAt, not this machine's.
+		since := f.s.dbNow(t)
 		res := f.s.do(t, http.MethodPatch, "/api/v1/contacts/"+f.ids["Alan"], f.a.Key, map[string]any{"jobTitle": "Cryptanalyst"})
 		wantStatus(t, res, http.StatusOK)
 		f.s.createContact(t, f.a.Key, map[string]any{"givenName": "Newcomer"})

@@ -2,7 +2,6 @@ package tests
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -28,37 +27,16 @@ func TestServe_Configuration(t *testing.T) {
 	first := startServe(t, dsn, env...)
 	second := startServe(t, dsn, env...)
 
-	call := func(base, method, path, k string, body string, hs ...header) *http.Response {
+	call := func(base, method, path, k string, body any, hs ...header) *response {
 		t.Helper()
-		var rd io.Reader
-		if body != "" {
-			rd = strings.NewReader(body)
-		}
-		req, _ := http.NewRequest(method, base+path, rd)
-		if k != "" {
-			req.Header.Set("Authorization", "Bearer "+k)
-		}
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		for _, h := range hs {
-			req.Header.Set(h.Name, h.Value)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { res.Body.Close() })
-		return res
+		return clientAt(base).do(t, method, path, k, body, hs...)
 	}
 
 	// REMY_PUBLIC_URL names the server in the OpenAPI document.
 	var doc struct {
 		Servers []struct{ URL string } `json:"servers"`
 	}
-	if err := json.NewDecoder(call(first, http.MethodGet, "/openapi.json", "", "").Body).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
+	clientAt(first).document(t, &doc)
 	if len(doc.Servers) != 1 || doc.Servers[0].URL != "https://api.remy.example" {
 		t.Fatalf("servers = %+v", doc.Servers)
 	}
@@ -66,8 +44,8 @@ func TestServe_Configuration(t *testing.T) {
 	// REMY_TRUSTED_PROXIES: loopback is a trusted proxy, so X-Forwarded-For counts.
 	res := call(first, http.MethodPost, "/api/v1/contacts", key, `{"givenName":"Via proxy"}`,
 		header{"X-Forwarded-For", "203.0.113.7"}, header{"User-Agent", "ops-test/1.0"})
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("create: %d", res.StatusCode)
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create: %d", res.Status)
 	}
 	if res.Header.Get("RateLimit-Policy") == "" || res.Header.Get("RateLimit") == "" {
 		t.Fatalf("RateLimit headers missing: %v", res.Header)
@@ -75,7 +53,7 @@ func TestServe_Configuration(t *testing.T) {
 	var act struct {
 		Data []struct{ IP, UserAgent, AuthMethod string } `json:"data"`
 	}
-	if err := json.NewDecoder(call(second, http.MethodGet, "/api/v1/activity", key, "").Body).Decode(&act); err != nil {
+	if err := json.Unmarshal(call(second, http.MethodGet, "/api/v1/activity", key, nil).Body, &act); err != nil {
 		t.Fatal(err)
 	}
 	if len(act.Data) != 1 || act.Data[0].IP != "203.0.113.7" || act.Data[0].UserAgent != "ops-test/1.0" || act.Data[0].AuthMethod != "api_key" {
@@ -84,17 +62,17 @@ func TestServe_Configuration(t *testing.T) {
 
 	// REMY_RATE_LIMIT_BURST=3 across both instances: the key made 2 requests
 	// above, one more passes and then both instances refuse it.
-	if got := call(second, http.MethodGet, "/api/v1/contacts", key, "").StatusCode; got != http.StatusOK {
+	if got := call(second, http.MethodGet, "/api/v1/contacts", key, nil).Status; got != http.StatusOK {
 		t.Fatalf("third request: %d", got)
 	}
 	for _, base := range []string{first, second} {
-		res := call(base, http.MethodGet, "/api/v1/contacts", key, "")
-		if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
-			t.Fatalf("over the shared burst: status %d, Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
+		res := call(base, http.MethodGet, "/api/v1/contacts", key, nil)
+		if res.Status != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+			t.Fatalf("over the shared burst: status %d, Retry-After %q", res.Status, res.Header.Get("Retry-After"))
 		}
 	}
 	// Limits are per key.
-	if got := call(first, http.MethodGet, "/api/v1/contacts", other, "").StatusCode; got != http.StatusOK {
+	if got := call(first, http.MethodGet, "/api/v1/contacts", other, nil).Status; got != http.StatusOK {
 		t.Fatalf("another key was limited: %d", got)
 	}
 }

@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/remy-crm/remy/repo/delivery"
+	"github.com/remy-crm/remy/repo/egress"
 )
 
 // received is one request a receiver got.
@@ -107,6 +109,14 @@ func (rc *receiver) quiet(t testing.TB, n int, d time.Duration) {
 	}
 }
 
+// setupWebhooks is a webhook test's usual start: a server with its worker
+// tuned by o, a receiver to point endpoints at, and a tenant.
+func setupWebhooks(t testing.TB, o webhookOpts) (*testServer, *receiver, tenant) {
+	t.Helper()
+	s := newWebhookServer(t, o)
+	return s, newReceiver(t), s.newTenant(t)
+}
+
 // webhookOpts tune the worker of a webhook test.
 type webhookOpts struct {
 	Timeout     time.Duration
@@ -120,13 +130,11 @@ type webhookOpts struct {
 // receiver is on loopback) and a delivery worker with short timings.
 func newWebhookServer(t testing.TB, o webhookOpts) *testServer {
 	t.Helper()
-	var s *testServer
-	if o.ServerOnDSN != "" {
-		s = newServerOn(t, o.ServerOnDSN)
-	} else {
-		s = newServer(t)
+	dsn := o.ServerOnDSN
+	if dsn == "" {
+		dsn = newDatabase(t)
 	}
-	s.Store.Webhooks.AllowPrivate = true
+	s := newServerWith(t, dsn, egress.Policy{AllowPrivate: true})
 	if o.SkipWorker {
 		return s
 	}
@@ -140,7 +148,7 @@ func newWebhookServer(t testing.TB, o webhookOpts) *testServer {
 	r, err := delivery.Start(ctx, s.Store, delivery.Config{
 		Timeout:      o.Timeout,
 		RetryDelays:  o.RetryDelays,
-		AllowPrivate: !o.NoPrivate,
+		Policy:       egress.Policy{AllowPrivate: !o.NoPrivate},
 		PollInterval: 200 * time.Millisecond,
 		UserAgent:    "Remy-Webhooks/test",
 	})
@@ -158,7 +166,7 @@ func newWebhookServer(t testing.TB, o webhookOpts) *testServer {
 }
 
 // createWebhook registers an endpoint and returns its data (with secret).
-func (s *testServer) createWebhook(t testing.TB, key, url string, events ...string) map[string]any {
+func (s *client) createWebhook(t testing.TB, key, url string, events ...string) map[string]any {
 	t.Helper()
 	if len(events) == 0 {
 		events = []string{"*"}
@@ -181,7 +189,7 @@ func verify(t testing.TB, r received, secret string) {
 }
 
 // deliveries lists an endpoint's deliveries (query like "?status=failed").
-func (s *testServer) deliveries(t testing.TB, key, endpointID, query string) []map[string]any {
+func (s *client) deliveries(t testing.TB, key, endpointID, query string) []map[string]any {
 	t.Helper()
 	res := s.do(t, http.MethodGet, "/api/v1/webhooks/"+endpointID+"/deliveries"+query, key, nil)
 	wantStatus(t, res, http.StatusOK)
@@ -193,17 +201,15 @@ func (s *testServer) deliveries(t testing.TB, key, endpointID, query string) []m
 }
 
 // waitDelivery polls an endpoint's newest delivery until cond holds.
-func (s *testServer) waitDelivery(t testing.TB, key, endpointID string, timeout time.Duration, cond func(d map[string]any) bool) map[string]any {
+func (s *client) waitDelivery(t testing.TB, key, endpointID string, timeout time.Duration, cond func(d map[string]any) bool) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	var last []map[string]any
-	for time.Now().Before(deadline) {
+	eventually(t, timeout, func() error {
 		last = s.deliveries(t, key, endpointID, "")
-		if len(last) > 0 && cond(last[0]) {
-			return last[0]
+		if len(last) == 0 || !cond(last[0]) {
+			return fmt.Errorf("delivery never reached the expected state; deliveries: %v", last)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("delivery never reached the expected state; deliveries: %v", last)
-	return nil
+		return nil
+	})
+	return last[0]
 }

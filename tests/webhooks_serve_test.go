@@ -19,7 +19,7 @@ func TestWebhooks_ServeKilledMidAttemptRetriesAfterRestart(t *testing.T) {
 	dsn := newEmptyDatabase(t)
 	key := provision(t, dsn, "killed@example.com")
 	cmd, base, _ := startServeProcess(t, dsn, webhookEnv...)
-	api := &testServer{URL: base}
+	api := clientAt(base)
 
 	rc := newReceiver(t)
 	hold := make(chan struct{})
@@ -43,7 +43,7 @@ func TestWebhooks_ServeKilledMidAttemptRetriesAfterRestart(t *testing.T) {
 	_ = cmd.Wait()
 	killed := time.Now()
 	base = startServe(t, dsn, webhookEnv...)
-	api = &testServer{URL: base}
+	api = clientAt(base)
 
 	second := rc.wait(t, 2, 60*time.Second)[1]
 	took := time.Since(killed)
@@ -64,8 +64,8 @@ func TestWebhooks_TwoServeProcessesDeliverEachEventOnce(t *testing.T) {
 	t.Parallel()
 	dsn := newEmptyDatabase(t)
 	key := provision(t, dsn, "pair@example.com")
-	a := &testServer{URL: startServe(t, dsn, webhookEnv...)}
-	b := &testServer{URL: startServe(t, dsn, webhookEnv...)}
+	a := clientAt(startServe(t, dsn, webhookEnv...))
+	b := clientAt(startServe(t, dsn, webhookEnv...))
 	rc := newReceiver(t)
 	a.createWebhook(t, key, rc.URL, "contact.created")
 

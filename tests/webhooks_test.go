@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/remy-crm/remy/model"
+	"github.com/remy-crm/remy/repo/egress"
 )
 
 var secretFormat = regexp.MustCompile(`^whsec_[A-Za-z0-9+/]{43}=$`)
@@ -207,20 +208,9 @@ func TestWebhooks_Tenancy(t *testing.T) {
 	rc.quiet(t, 1, 700*time.Millisecond)
 }
 
-// eventTypes maps each webhook-id to its event type, for the requests got.
-func eventsOf(t testing.TB, got []received) []map[string]any {
-	var out []map[string]any
-	for _, r := range got {
-		out = append(out, r.Event(t))
-	}
-	return out
-}
-
 func TestWebhooks_EveryEventSignedAndShaped(t *testing.T) {
 	t.Parallel()
-	s := newWebhookServer(t, webhookOpts{})
-	rc := newReceiver(t)
-	ten := s.newTenant(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{})
 	w := s.createWebhook(t, ten.Key, rc.URL)
 	secret := w["secret"].(string)
 
@@ -339,10 +329,8 @@ func TestWebhooks_EventFilter(t *testing.T) {
 
 func TestWebhooks_RetriesThenFailed(t *testing.T) {
 	t.Parallel()
-	s := newWebhookServer(t, webhookOpts{RetryDelays: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}})
-	rc := newReceiver(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{RetryDelays: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}})
 	rc.answer(status(http.StatusInternalServerError))
-	ten := s.newTenant(t)
 	id := s.createWebhook(t, ten.Key, rc.URL)["id"].(string)
 	s.createContact(t, ten.Key, map[string]any{"givenName": "Ada"})
 	got := rc.wait(t, 3, 15*time.Second)
@@ -446,9 +434,7 @@ func TestWebhooks_SlowReceiverTimesOut(t *testing.T) {
 
 func TestWebhooks_PingIgnoresTheFilter(t *testing.T) {
 	t.Parallel()
-	s := newWebhookServer(t, webhookOpts{})
-	rc := newReceiver(t)
-	ten := s.newTenant(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{})
 	w := s.createWebhook(t, ten.Key, rc.URL, "note.deleted")
 	id := w["id"].(string)
 	res := s.do(t, http.MethodPost, "/api/v1/webhooks/"+id+"/ping", ten.Key, nil)
@@ -469,9 +455,7 @@ func TestWebhooks_PingIgnoresTheFilter(t *testing.T) {
 
 func TestWebhooks_RotationSignsWithBothSecrets(t *testing.T) {
 	t.Parallel()
-	s := newWebhookServer(t, webhookOpts{})
-	rc := newReceiver(t)
-	ten := s.newTenant(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{})
 	w := s.createWebhook(t, ten.Key, rc.URL)
 	id, old := w["id"].(string), w["secret"].(string)
 	s.createContact(t, ten.Key, map[string]any{"givenName": "Before"})
@@ -572,9 +556,7 @@ func TestWebhooks_DisableAndAutoDisable(t *testing.T) {
 
 func TestWebhooks_NothingSentForRejectedOrRolledBack(t *testing.T) {
 	t.Parallel()
-	s := newWebhookServer(t, webhookOpts{})
-	rc := newReceiver(t)
-	ten := s.newTenant(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{})
 	id := s.createWebhook(t, ten.Key, rc.URL)["id"].(string)
 
 	fieldErrors(t, s.do(t, http.MethodPost, "/api/v1/contacts", ten.Key, map[string]any{"emails": []map[string]any{{"value": "not an email"}}}))
@@ -614,9 +596,7 @@ func TestWebhooks_ConnectTimeAddressCheck(t *testing.T) {
 	t.Parallel()
 	// Creation allowed the loopback URL (as if its name had resolved to a
 	// public address then); the worker, without the flag, refuses to dial.
-	s := newWebhookServer(t, webhookOpts{NoPrivate: true, RetryDelays: []time.Duration{}})
-	rc := newReceiver(t)
-	ten := s.newTenant(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{NoPrivate: true, RetryDelays: []time.Duration{}})
 	id := s.createWebhook(t, ten.Key, rc.URL)["id"].(string)
 	s.createContact(t, ten.Key, map[string]any{"givenName": "Ada"})
 	d := s.waitDelivery(t, ten.Key, id, 10*time.Second, func(d map[string]any) bool { return d["status"] == "failed" })
@@ -646,10 +626,8 @@ func TestWebhooks_RedirectsAreNotFollowed(t *testing.T) {
 
 func TestWebhooks_DeletingDropsPendingDeliveries(t *testing.T) {
 	t.Parallel()
-	s := newWebhookServer(t, webhookOpts{RetryDelays: []time.Duration{time.Second}})
-	rc := newReceiver(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{RetryDelays: []time.Duration{time.Second}})
 	rc.answer(status(http.StatusInternalServerError))
-	ten := s.newTenant(t)
 	id := s.createWebhook(t, ten.Key, rc.URL)["id"].(string)
 	s.createContact(t, ten.Key, map[string]any{"givenName": "Ada"})
 	rc.wait(t, 1, 10*time.Second)
@@ -661,9 +639,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestWebhooks_DeliveriesAreKept30Days(t *testing.T) {
 	t.Parallel()
-	s := newWebhookServer(t, webhookOpts{})
-	rc := newReceiver(t)
-	ten := s.newTenant(t)
+	s, rc, ten := setupWebhooks(t, webhookOpts{})
 	id := s.createWebhook(t, ten.Key, rc.URL)["id"].(string)
 	s.createContact(t, ten.Key, map[string]any{"givenName": "Old"})
 	s.createContact(t, ten.Key, map[string]any{"givenName": "New"})
@@ -728,16 +704,17 @@ func fakeDNS(t testing.TB, addr [4]byte) *net.Resolver {
 
 func TestWebhooks_NameResolvingToPrivateAddressIsRefused(t *testing.T) {
 	t.Parallel()
-	s := newServer(t)
-	ten := s.newTenant(t)
+	dsn := newDatabase(t)
 	for _, addr := range [][4]byte{{10, 0, 0, 5}, {127, 0, 0, 1}, {169, 254, 169, 254}, {100, 64, 1, 1}} {
-		s.Store.Webhooks.Resolver = fakeDNS(t, addr)
+		s := newServerWith(t, dsn, egress.Policy{Resolver: fakeDNS(t, addr)})
+		ten := s.newTenant(t)
 		fe, _ := fieldErrors(t, s.do(t, http.MethodPost, "/api/v1/webhooks", ten.Key, map[string]any{"url": "https://hooks.example.com/x", "events": []string{"*"}}))
 		if _, ok := fe["url"]; !ok {
 			t.Fatalf("a name resolving to %v: %v", addr, fe)
 		}
 	}
-	s.Store.Webhooks.Resolver = fakeDNS(t, [4]byte{93, 184, 215, 14})
+	s := newServerWith(t, dsn, egress.Policy{Resolver: fakeDNS(t, [4]byte{93, 184, 215, 14})})
+	ten := s.newTenant(t)
 	wantStatus(t, s.do(t, http.MethodPost, "/api/v1/webhooks", ten.Key, map[string]any{"url": "https://hooks.example.com/x", "events": []string{"*"}}), http.StatusCreated)
 }
 

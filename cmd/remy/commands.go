@@ -23,6 +23,7 @@ import (
 	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo"
 	"github.com/remy-crm/remy/repo/delivery"
+	"github.com/remy-crm/remy/repo/egress"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -96,7 +97,13 @@ func (c *cli) open(ctx context.Context) (*repo.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return repo.NewStore(db), nil
+	return repo.NewStore(db, repo.WithWebhookPolicy(c.webhookPolicy())), nil
+}
+
+// webhookPolicy is where webhook endpoints may point and deliveries may
+// connect.
+func (c *cli) webhookPolicy() egress.Policy {
+	return egress.Policy{AllowPrivate: c.cfg.WebhookAllowPrivate}
 }
 
 // withStore wraps a command body that needs the database: it connects
@@ -171,11 +178,82 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 		return err
 	}
 	defer ln.Close()
+	d, err := c.dependencies(ctx, store, log, ln.Addr().String())
+	defer d.close()
+	if err != nil {
+		return err
+	}
+	return serveUntilDone(ctx, d.handler, ln, log, ready)
+}
+
+// running is what serve builds: the API's handler, and what runs beside it
+// until serve returns.
+type running struct {
+	handler http.Handler
+	stops   []func() // run in reverse order by close
+}
+
+func (r *running) onClose(stop func()) { r.stops = append(r.stops, stop) }
+
+func (r *running) close() {
+	for i := len(r.stops) - 1; i >= 0; i-- {
+		r.stops[i]()
+	}
+}
+
+// dependencies builds the API over store and starts the work beside it:
+// the key cache, metrics, the webhook worker, the purge of expired
+// Idempotency-Key records and the debug listener. On an error, what was
+// started is still in the result for close to stop.
+func (c *cli) dependencies(ctx context.Context, store *repo.Store, log *slog.Logger, addr string) (*running, error) {
+	r := &running{}
+	cfg := c.apiConfig(addr)
+	rdb, err := c.connectRedis(ctx, log)
+	if err != nil {
+		return r, err
+	}
+	if rdb != nil {
+		r.onClose(func() { _ = rdb.Close() })
+		cfg.Redis = rdb
+	}
+	// Keys are cached per process; revocations reach every instance
+	// through Postgres NOTIFY.
+	if err := store.Keys.CacheKeys(ctx, c.cfg.DatabaseURL, log); err != nil {
+		return r, err
+	}
+	cfg.Metrics = api.NewMetrics(store.DB.DB)
+	if c.cfg.MetricsAddr != "" {
+		cfg.MetricsElsewhere = true
+		stop, err := serveMetrics(c.cfg.MetricsAddr, cfg.Metrics, log)
+		if err != nil {
+			return r, err
+		}
+		r.onClose(stop)
+	}
+	r.handler = api.New(cfg, api.Deps{Store: store, Log: log})
+	stop, err := c.startWebhooks(ctx, store, log)
+	if err != nil {
+		return r, err
+	}
+	r.onClose(stop)
+	r.onClose(startPurge(ctx, store, log))
+	if c.cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(c.cfg.DebugAddr, log)
+		if err != nil {
+			return r, fmt.Errorf("%s: %w", envDebugAddr, err)
+		}
+		r.onClose(stopDebug)
+	}
+	return r, nil
+}
+
+// apiConfig is the API's configuration when serving on addr.
+func (c *cli) apiConfig(addr string) api.Config {
 	publicURL := c.cfg.PublicURL
 	if publicURL == "" {
-		publicURL = "http://" + hostPort(ln.Addr().String())
+		publicURL = "http://" + hostPort(addr)
 	}
-	cfg := api.Config{
+	return api.Config{
 		PublicURL:      publicURL,
 		TrustedProxies: c.cfg.TrustedProxies,
 		Version:        version,
@@ -183,64 +261,66 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 		RateLimitBurst: c.cfg.RateLimitBurst,
 		RequestTimeout: c.cfg.RequestTimeout,
 	}
-	if c.cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(c.cfg.RedisURL)
-		if err != nil {
-			return fmt.Errorf("%s: %w", envRedisURL, err)
-		}
-		rdb := redis.NewClient(opts)
-		defer rdb.Close()
-		pingCtx, cancelPing := context.WithTimeout(ctx, 2*time.Second)
-		err = rdb.Ping(pingCtx).Err()
-		cancelPing()
-		if err != nil {
-			log.Warn("Redis unreachable; rate limits are per process until it answers", "error", err)
-		}
-		cfg.Redis = rdb
-	}
-	// Keys are cached per process; revocations reach every instance
-	// through Postgres NOTIFY.
-	if err := store.Keys.CacheKeys(ctx, c.cfg.DatabaseURL, log); err != nil {
-		return err
-	}
-	cfg.Metrics = api.NewMetrics(store.DB.DB)
-	if c.cfg.MetricsAddr != "" {
-		cfg.MetricsElsewhere = true
-		mln, err := net.Listen("tcp", c.cfg.MetricsAddr)
-		if err != nil {
-			return fmt.Errorf("%s: %w", envMetricsAddr, err)
-		}
-		msrv := &http.Server{Handler: metricsMux(cfg.Metrics), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = msrv.Serve(mln) }()
-		defer msrv.Close()
-		log.Info("serving metrics", "addr", mln.Addr().String())
-	}
-	store.Webhooks.AllowPrivate = c.cfg.WebhookAllowPrivate
-	handler := api.New(cfg, store, log)
+}
 
-	// Every process works the webhook queue; River gives each job to one.
+// connectRedis returns the client of REDIS_URL, nil when it is not set. An
+// unreachable Redis is not an error: rate limits are per process until it
+// answers.
+func (c *cli) connectRedis(ctx context.Context, log *slog.Logger) (*redis.Client, error) {
+	if c.cfg.RedisURL == "" {
+		return nil, nil
+	}
+	opts, err := redis.ParseURL(c.cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", envRedisURL, err)
+	}
+	rdb := redis.NewClient(opts)
+	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pingCtx).Err(); err != nil {
+		log.Warn("Redis unreachable; rate limits are per process until it answers", "error", err)
+	}
+	return rdb, nil
+}
+
+// serveMetrics serves /metrics on its own listener at addr.
+func serveMetrics(addr string, m *api.Metrics, log *slog.Logger) (stop func(), err error) {
+	mln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", envMetricsAddr, err)
+	}
+	msrv := &http.Server{Handler: metricsMux(m), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = msrv.Serve(mln) }()
+	log.Info("serving metrics", "addr", mln.Addr().String())
+	return func() { _ = msrv.Close() }, nil
+}
+
+// startWebhooks starts this process's webhook worker (every process works
+// the queue; River gives each job to one) and returns its stop.
+func (c *cli) startWebhooks(ctx context.Context, store *repo.Store, log *slog.Logger) (stop func(), err error) {
 	hooks, err := delivery.Start(ctx, store, delivery.Config{
-		Timeout:      c.cfg.WebhookTimeout,
-		RetryDelays:  c.cfg.WebhookRetryDelays,
-		AllowPrivate: c.cfg.WebhookAllowPrivate,
-		UserAgent:    "Remy-Webhooks/" + version,
-		Logger:       log,
+		Timeout:     c.cfg.WebhookTimeout,
+		RetryDelays: c.cfg.WebhookRetryDelays,
+		Policy:      c.webhookPolicy(),
+		UserAgent:   "Remy-Webhooks/" + version,
+		Logger:      log,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer func() {
+	return func() {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.WebhookTimeout+5*time.Second)
 		defer cancel()
 		if err := hooks.Stop(stopCtx); err != nil {
 			log.Warn("stop webhook worker", "error", err)
 		}
-	}()
+	}, nil
+}
 
-	// Expired Idempotency-Key records are deleted in the background, off
-	// the request path.
+// startPurge deletes expired Idempotency-Key records in the background,
+// off the request path, until its stop is called.
+func startPurge(ctx context.Context, store *repo.Store, log *slog.Logger) (stop func()) {
 	purgeCtx, stopPurge := context.WithCancel(ctx)
-	defer stopPurge()
 	go store.Idempotency.PurgeEvery(purgeCtx, time.Hour, func(deleted int64, err error) {
 		if err != nil {
 			log.Warn("purge expired idempotency keys", "error", err, "deleted", deleted)
@@ -248,13 +328,12 @@ func (c *cli) serve(ctx context.Context, store *repo.Store, log *slog.Logger, re
 			log.Info("purged expired idempotency keys", "deleted", deleted)
 		}
 	})
-	if c.cfg.DebugAddr != "" {
-		stopDebug, err := serveDebug(c.cfg.DebugAddr, log)
-		if err != nil {
-			return fmt.Errorf("%s: %w", envDebugAddr, err)
-		}
-		defer stopDebug()
-	}
+	return stopPurge
+}
+
+// serveUntilDone serves handler on ln until ctx is done, then drains
+// in-flight requests.
+func serveUntilDone(ctx context.Context, handler http.Handler, ln net.Listener, log *slog.Logger, ready func(addr string)) error {
 	srv := newHTTPServer(handler, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -344,7 +423,11 @@ func (c *cli) accountsCommand() *cobra.Command {
 
 func (c *cli) keysCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage API keys"}
+	cmd.AddCommand(c.keysCreateCommand(), c.keysListCommand(), c.keysRevokeCommand())
+	return cmd
+}
 
+func (c *cli) keysCreateCommand() *cobra.Command {
 	var account, name, expiresIn, scopeList string
 	var scopes model.Scopes
 	create := &cobra.Command{
@@ -398,7 +481,10 @@ needs a scope the key lacks is answered 403.`,
 	create.Flags().StringVar(&name, "name", "", "a name to recognise the key by")
 	create.Flags().StringVar(&expiresIn, "expires-in", "", "lifetime, e.g. 720h or 30d (default: never expires)")
 	create.Flags().StringVar(&scopeList, "scopes", model.ScopesAllShorthand, "comma-separated scopes the key holds, or read or all")
+	return create
+}
 
+func (c *cli) keysListCommand() *cobra.Command {
 	var listAccount string
 	list := &cobra.Command{
 		Use:     "list --account EMAIL",
@@ -424,8 +510,11 @@ needs a scope the key lacks is answered 403.`,
 		}),
 	}
 	list.Flags().StringVar(&listAccount, "account", "", "email of the account (required)")
+	return list
+}
 
-	revoke := &cobra.Command{
+func (c *cli) keysRevokeCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "revoke KEY_ID",
 		Short: "Revoke an API key (by its id, as 'keys list' shows it)",
 		Args:  oneArg("KEY_ID"),
@@ -452,8 +541,6 @@ needs a scope the key lacks is answered 403.`,
 			return nil
 		}),
 	}
-	cmd.AddCommand(create, list, revoke)
-	return cmd
 }
 
 // requireFlags is cobra's MarkFlagRequired with a message that names the

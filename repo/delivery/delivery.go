@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"code.dny.dev/ssrf"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivertype"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo"
+	"github.com/remy-crm/remy/repo/egress"
 )
 
 // Defaults of Config.
@@ -56,8 +56,9 @@ type Config struct {
 	// RetryDelays are the waits before the 2nd, 3rd… attempts: N delays
 	// mean N+1 attempts.
 	RetryDelays []time.Duration
-	// AllowPrivate lets deliveries reach loopback and private addresses.
-	AllowPrivate bool
+	// Policy is where deliveries may connect; the zero Policy admits
+	// public addresses only.
+	Policy egress.Policy
 	// PollInterval is how often an idle process looks for due jobs.
 	PollInterval time.Duration
 	// Concurrency is how many attempts one process makes at once.
@@ -92,7 +93,7 @@ func Start(ctx context.Context, store *repo.Store, cfg Config) (*Runner, error) 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	w := &worker{cfg: cfg, store: store.Webhooks, client: newHTTPClient(cfg.Timeout, cfg.AllowPrivate), log: cfg.Logger}
+	w := &worker{cfg: cfg, store: store.Webhooks, client: newHTTPClient(cfg.Timeout, cfg.Policy), log: cfg.Logger}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
 	river.AddWorker(workers, &purger{store: store.Webhooks, log: cfg.Logger})
@@ -151,12 +152,9 @@ func (errorRetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 }
 
 // newHTTPClient never follows redirects, ignores proxy settings, and
-// checks the address it dials (after DNS) unless private ones are allowed.
-func newHTTPClient(timeout time.Duration, allowPrivate bool) *http.Client {
-	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
-		dialer.Control = repo.WebhookGuardian().Safe
-	}
+// checks the address it dials (after DNS) against the policy.
+func newHTTPClient(timeout time.Duration, policy egress.Policy) *http.Client {
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: policy.Control()}
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:                 nil,
@@ -321,7 +319,7 @@ func (w *worker) send(ctx context.Context, ep *model.Webhook, msgID string, body
 func describe(err error, timeout time.Duration) string {
 	var netErr net.Error
 	switch {
-	case errors.Is(err, ssrf.ErrProhibitedIP), errors.Is(err, ssrf.ErrProhibitedPort), errors.Is(err, ssrf.ErrProhibitedNetwork):
+	case egress.Refused(err):
 		return "Refused: the URL resolves to a non-public address"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return fmt.Sprintf("Timed out after %s", timeout)
