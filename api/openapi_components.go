@@ -127,13 +127,33 @@ func shareHeaders(oapi *huma.OpenAPI, ops []*huma.Operation) {
 // operations that take a key, which differs from the probes' in headers
 // only). Forms that no such words tell apart stay inline.
 func shareResponses(oapi *huma.OpenAPI, ops []*huma.Operation) {
-	type form struct {
-		resp  *huma.Response
-		users []*huma.Operation
-		words []string
+	forms := responseForms(ops)
+	if oapi.Components.Responses == nil {
+		oapi.Components.Responses = map[string]*huma.Response{}
 	}
-	forms := map[string][]*form{} // code → forms, in order of first use
-	byKey := map[string]*form{}
+	for code, all := range forms {
+		for f, name := range formNames(code, all) {
+			oapi.Components.Responses[name] = f.resp
+			for _, op := range f.users {
+				op.Responses[code] = &huma.Response{Ref: "#/components/responses/" + name}
+			}
+		}
+	}
+}
+
+// responseForm is one distinct response of a status, with the operations
+// that declare it and the words of its messages.
+type responseForm struct {
+	resp  *huma.Response
+	users []*huma.Operation
+	words []string
+}
+
+// responseForms groups the error responses of ops by status, one form per
+// distinct declaration, in order of first use.
+func responseForms(ops []*huma.Operation) map[string][]*responseForm {
+	forms := map[string][]*responseForm{}
+	byKey := map[string]*responseForm{}
 	for _, op := range ops {
 		for _, code := range sortedCodes(op) {
 			resp := op.Responses[code]
@@ -145,73 +165,67 @@ func shareResponses(oapi *huma.OpenAPI, ops []*huma.Operation) {
 			key := code + canonical(resp)
 			f := byKey[key]
 			if f == nil {
-				f = &form{resp: resp, words: responseWords(resp)}
+				f = &responseForm{resp: resp, words: responseWords(resp)}
 				byKey[key] = f
 				forms[code] = append(forms[code], f)
 			}
 			f.users = append(f.users, op)
 		}
 	}
-	if oapi.Components.Responses == nil {
-		oapi.Components.Responses = map[string]*huma.Response{}
-	}
-	mostUsed := func(fs []*form) *form {
-		best := fs[0]
-		for _, f := range fs[1:] {
-			if len(f.users) > len(best.users) {
-				best = f
-			}
-		}
-		return best
-	}
-	for code, all := range forms {
-		var multi []*form
-		for _, f := range all {
-			if len(f.users) > 1 {
-				multi = append(multi, f)
-			}
-		}
-		status, _ := strconv.Atoi(code)
-		base := identifier(http.StatusText(status))
-		names := map[*form]string{}
-		if len(multi) == 1 {
-			names[multi[0]] = base
-		} else {
-			// Words every shared form has say nothing about which is which.
-			common := map[string]int{}
-			for _, f := range multi {
-				for _, w := range f.words {
-					common[w]++
-				}
-			}
-			taken := map[string]int{}
-			for _, f := range multi {
-				var suffix []string
-				for _, w := range f.words {
-					if common[w] < len(multi) && !stopWords[w] && len(suffix) < 3 {
-						suffix = append(suffix, identifier(w))
-					}
-				}
-				if len(suffix) == 0 && f != mostUsed(multi) {
-					continue
-				}
-				name := base + strings.Join(suffix, "")
-				names[f] = name
-				taken[name]++
-			}
-			for f, name := range names {
-				if taken[name] > 1 {
-					delete(names, f) // ambiguous: left inline
-				}
-			}
-		}
-		for f, name := range names {
-			oapi.Components.Responses[name] = f.resp
-			for _, op := range f.users {
-				op.Responses[code] = &huma.Response{Ref: "#/components/responses/" + name}
-			}
+	return forms
+}
+
+// formNames names the forms of status code that more than one operation
+// declares (see shareResponses); a form it leaves out stays inline.
+func formNames(code string, all []*responseForm) map[*responseForm]string {
+	var multi []*responseForm
+	for _, f := range all {
+		if len(f.users) > 1 {
+			multi = append(multi, f)
 		}
 	}
+	status, _ := strconv.Atoi(code)
+	base := identifier(http.StatusText(status))
+	names := map[*responseForm]string{}
+	switch len(multi) {
+	case 0:
+		return names
+	case 1:
+		names[multi[0]] = base
+		return names
+	}
+	// Words every shared form has say nothing about which is which.
+	common := map[string]int{}
+	mostUsed := multi[0]
+	for _, f := range multi {
+		for _, w := range f.words {
+			common[w]++
+		}
+		if len(f.users) > len(mostUsed.users) {
+			mostUsed = f
+		}
+	}
+	taken := map[string]int{}
+	for _, f := range multi {
+		var suffix []string
+		for _, w := range f.words {
+			if common[w] < len(multi) && !stopWords[w] && len(suffix) < 3 {
+				suffix = append(suffix, identifier(w))
+			}
+		}
+		if len(suffix) == 0 && f != mostUsed {
+			continue
+		}
+		name := base + strings.Join(suffix, "")
+		names[f] = name
+		taken[name]++
+	}
+	for f, name := range names {
+		if taken[name] > 1 {
+			delete(names, f) // ambiguous: left inline
+		}
+	}
+	return names
 }
 
 // stopWords are left out of response names.
