@@ -56,11 +56,21 @@ type Fields[T any] struct {
 	All      []Field[T]
 	Settable []Field[T]
 	byJSON   map[string]int
+	byColumn map[string]int
 }
 
 // ByJSON finds the field the API calls name.
 func (fs *Fields[T]) ByJSON(name string) (Field[T], bool) {
 	i, ok := fs.byJSON[name]
+	if !ok {
+		return Field[T]{}, false
+	}
+	return fs.All[i], true
+}
+
+// ByColumn finds the field stored in column.
+func (fs *Fields[T]) ByColumn(column string) (Field[T], bool) {
+	i, ok := fs.byColumn[column]
 	if !ok {
 		return Field[T]{}, false
 	}
@@ -85,7 +95,7 @@ func FieldsOf[T any]() *Fields[T] {
 	if fs, ok := fieldTables.Load(t); ok {
 		return fs.(*Fields[T])
 	}
-	fs := &Fields[T]{byJSON: map[string]int{}}
+	fs := &Fields[T]{byJSON: map[string]int{}, byColumn: map[string]int{}}
 	for _, sf := range reflect.VisibleFields(t) {
 		column, _, _ := strings.Cut(sf.Tag.Get("bun"), ",")
 		if column == "" || sf.Anonymous || !sf.IsExported() {
@@ -100,6 +110,7 @@ func FieldsOf[T any]() *Fields[T] {
 		if name != "" {
 			fs.byJSON[name] = len(fs.All)
 		}
+		fs.byColumn[column] = len(fs.All)
 		fs.All = append(fs.All, f)
 		if f.Settable {
 			fs.Settable = append(fs.Settable, f)
@@ -165,7 +176,22 @@ func Diff[T any](before, after *T) map[string]Change {
 // sameValue compares two values of a field; an empty list is the same
 // whether nil or not.
 func sameValue(a, b reflect.Value) bool {
-	if a.Kind() == reflect.Slice && a.Len() == 0 && b.Len() == 0 {
+	switch {
+	case a.Kind() == reflect.Pointer && a.Type().Elem().Comparable():
+		return a.IsNil() == b.IsNil() && (a.IsNil() || a.Elem().Equal(b.Elem()))
+	case a.Kind() == reflect.Slice && a.Type().Elem().Comparable():
+		if a.Len() != b.Len() {
+			return false
+		}
+		for i := range a.Len() {
+			if !a.Index(i).Equal(b.Index(i)) {
+				return false
+			}
+		}
+		return true
+	case a.Type().Comparable():
+		return a.Equal(b)
+	case a.Kind() == reflect.Slice && a.Len() == 0 && b.Len() == 0:
 		return true
 	}
 	return reflect.DeepEqual(a.Interface(), b.Interface())

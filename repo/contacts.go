@@ -40,7 +40,15 @@ func (r *ContactRepo) Create(ctx context.Context, actor model.Actor, c *model.Co
 // Get returns one contact of the account; ErrNotFound if there is none.
 func (r *ContactRepo) Get(ctx context.Context, accountID, id uuid.UUID) (*model.Contact, error) {
 	c := new(model.Contact)
-	args := getContactSQL.args(map[string]any{"account_id": pgUUID(accountID), "id": pgUUID(id)})
+	args := getContactSQL.args(func(name string) (any, bool) {
+		switch name {
+		case "account_id":
+			return pgUUID(accountID), true
+		case "id":
+			return pgUUID(id), true
+		}
+		return nil, false
+	})
 	err := withPgx(ctx, r.db, func(conn *pgx.Conn) error {
 		return conn.QueryRow(ctx, getContactSQL.sql, append([]any{pgx.QueryExecModeCacheStatement}, args...)...).Scan(contactTargets(c)...)
 	})

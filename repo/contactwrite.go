@@ -85,14 +85,27 @@ func contactTargets(c *model.Contact, more ...any) []any {
 	return append(dest, more...)
 }
 
-// contactArgs are the named arguments of a write of c: entry a's, and each
-// settable column's, named after the column.
-func contactArgs(c *model.Contact, a *model.Activity) map[string]any {
-	args := entryArgs(a)
-	for _, f := range model.ContactFields.Settable {
-		args[f.Column] = pgArg(f.Get(c))
+// contactArgs are the named arguments of a write of c: each settable
+// column's (named after the column), entry a's, and the contact's @id and
+// @version (the one read).
+type contactArgs struct {
+	c       *model.Contact
+	a       *model.Activity
+	id      uuid.UUID
+	version int64
+}
+
+func (w contactArgs) arg(name string) (any, bool) {
+	switch name {
+	case "id":
+		return pgUUID(w.id), true
+	case "version":
+		return w.version, true
 	}
-	return args
+	if f, ok := model.ContactFields.ByColumn(name); ok && f.Settable {
+		return pgArg(f.Get(w.c)), true
+	}
+	return entryArg(w.a, name)
 }
 
 // frame is how a write's statements are framed: in a transaction of its
@@ -171,7 +184,7 @@ func (r *ContactRepo) create(ctx context.Context, actor model.Actor, c *model.Co
 	return r.write(ctx, func(conn *pgx.Conn, f *frame) error {
 		var endpoints []uuid.UUID
 		var xid int64
-		err := pipeline(ctx, conn, f.open, createContactSQL.statement(contactArgs(c, a),
+		err := pipeline(ctx, conn, f.open, createContactSQL.statement(contactArgs{c: c, a: a}.arg,
 			&c.ID, &c.Version, &c.CreatedAt, &c.UpdatedAt, &endpoints, &xid))
 		if err != nil {
 			return err
@@ -227,9 +240,8 @@ func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid
 		own = f.own
 		var xid int64
 		var hooks bool
-		args := entryArgs(a)
-		args["id"] = pgUUID(id)
-		if err := pipeline(ctx, conn, f.open, read.statement(args, contactTargets(c, &xid, &hooks)...)); err != nil {
+		args := contactArgs{c: c, a: a, id: id}
+		if err := pipeline(ctx, conn, f.open, read.statement(args.arg, contactTargets(c, &xid, &hooks)...)); err != nil {
 			return err
 		}
 		if check != nil {
@@ -243,13 +255,12 @@ func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid
 		}
 		var endpoints []uuid.UUID
 		readVersion = c.Version
-		args = contactArgs(c, a)
-		args["id"], args["version"] = pgUUID(id), c.Version
+		args.version = c.Version
 		stmt := updateContactQuietSQL
 		if hooks {
 			stmt = updateContactSQL
 		}
-		w := stmt.statement(args, &c.Version, &c.UpdatedAt, &endpoints)
+		w := stmt.statement(args.arg, &c.Version, &c.UpdatedAt, &endpoints)
 		// No endpoint wanted the event when the row was read: the write
 		// and the close travel together. (One created since gets no
 		// delivery: the two were concurrent, and this is one order of them.)

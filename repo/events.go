@@ -94,23 +94,37 @@ func activityInsert(id, resourceID, createdAt, from string) string {
 
 // entryArgs are the named arguments of entry a: its own id and resource,
 // and the actor and action every entry records.
-func entryArgs(a *model.Activity) map[string]any {
-	args := map[string]any{
-		"entry_id":      pgUUID(a.ID),
-		"account_id":    pgUUID(a.AccountID),
-		"action":        a.Action,
-		"resource_type": a.ResourceType,
-		"resource_id":   pgUUID(a.ResourceID),
-		"auth_method":   a.AuthMethod,
-		"api_key_id":    pgUUIDOrNull(a.APIKeyID),
-		"ip":            a.IP,
-		"user_agent":    a.UserAgent,
-		"changes":       nil,
+func entryArgs(a *model.Activity) arguments {
+	return func(name string) (any, bool) { return entryArg(a, name) }
+}
+
+func entryArg(a *model.Activity, name string) (any, bool) {
+	switch name {
+	case "entry_id":
+		return pgUUID(a.ID), true
+	case "account_id":
+		return pgUUID(a.AccountID), true
+	case "action":
+		return a.Action, true
+	case "resource_type":
+		return a.ResourceType, true
+	case "resource_id":
+		return pgUUID(a.ResourceID), true
+	case "auth_method":
+		return a.AuthMethod, true
+	case "api_key_id":
+		return pgUUIDOrNull(a.APIKeyID), true
+	case "ip":
+		return a.IP, true
+	case "user_agent":
+		return a.UserAgent, true
+	case "changes":
+		if a.Changes == nil {
+			return nil, true
+		}
+		return a.Changes, true
 	}
-	if a.Changes != nil {
-		args["changes"] = a.Changes
-	}
-	return args
+	return nil, false
 }
 
 // logEntrySQL writes one entry (logged with it: the endpoints that want it
@@ -231,8 +245,13 @@ func (e *events) logCascadedNoteDeletes(ctx context.Context, actor model.Actor, 
 	if s == nil {
 		return errors.New("events.logCascadedNoteDeletes: outside a transaction")
 	}
-	args := entryArgs(model.NewActivity(actor, model.ActionNoteDeleted, model.ResourceNote, uuid.Nil, nil))
-	args["contact_id"] = pgUUID(contactID)
+	a := model.NewActivity(actor, model.ActionNoteDeleted, model.ResourceNote, uuid.Nil, nil)
+	args := func(name string) (any, bool) {
+		if name == "contact_id" {
+			return pgUUID(contactID), true
+		}
+		return entryArg(a, name)
+	}
 	return s.pgx(func(conn *pgx.Conn) error {
 		var ids []uuid.UUID
 		if err := pipeline(ctx, conn, cascadedNoteDeletesSQL.statement(args, &ids)); err != nil {

@@ -57,13 +57,16 @@ func named(s string) namedSQL {
 
 func isNameStart(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-// args are the values of args in $n order. A name the statement uses and
-// args lacks is a programming error, reported at once rather than sent as
-// NULL.
-func (n namedSQL) args(args map[string]any) []any {
+// arguments gives the value of the argument called name, if it knows it.
+type arguments func(name string) (any, bool)
+
+// args are the statement's arguments in $n order, each asked of arg. A
+// name the statement uses and arg does not know is a programming error,
+// reported at once rather than sent as NULL.
+func (n namedSQL) args(arg arguments) []any {
 	out := make([]any, len(n.names))
 	for i, name := range n.names {
-		v, ok := args[name]
+		v, ok := arg(name)
 		if !ok {
 			panic(fmt.Sprintf("named: no argument @%s for %.60q", name, n.sql))
 		}
@@ -72,7 +75,7 @@ func (n namedSQL) args(args map[string]any) []any {
 	return out
 }
 
-// statement is the statement of a pipeline that runs n with args.
-func (n namedSQL) statement(args map[string]any, dest ...any) statement {
-	return statement{sql: n.sql, args: n.args(args), dest: dest}
+// statement is the statement of a pipeline that runs n with arg's values.
+func (n namedSQL) statement(arg arguments, dest ...any) statement {
+	return statement{sql: n.sql, args: n.args(arg), dest: dest}
 }
