@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -124,6 +125,10 @@ var (
 		undo: "ROLLBACK TO SAVEPOINT remy_write; RELEASE SAVEPOINT remy_write"}
 )
 
+// undoTimeout bounds the ROLLBACK after a failed write; past it the
+// connection is closed instead.
+const undoTimeout = time.Second
+
 // write runs fn with a pgx connection and the frame for it: a pooled
 // connection of its own, or the caller's transaction's. If fn returns
 // without closing its frame (an error, or nothing to write), what it
@@ -131,8 +136,18 @@ var (
 func (r *ContactRepo) write(ctx context.Context, fn func(conn *pgx.Conn, f *frame) error) error {
 	run := func(conn *pgx.Conn, f frame) error {
 		err := fn(conn, &f)
-		if !f.closed && !conn.IsClosed() && (!f.own || conn.PgConn().TxStatus() != 'I') {
-			_, _ = conn.Exec(ctx, f.undo)
+		if f.closed || conn.IsClosed() || (f.own && err == nil && conn.PgConn().TxStatus() == 'I') {
+			return err
+		}
+		// After an error the connection's idea of its transaction status
+		// may predate what Postgres did with the statements it was sent,
+		// so the transaction is ended whatever it says; a connection that
+		// cannot end it is closed, never handed to the next request with
+		// this one's statements pending.
+		undoCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+		defer cancel()
+		if _, uerr := conn.Exec(undoCtx, f.undo); uerr != nil && f.own {
+			_ = conn.Close(undoCtx)
 		}
 		return err
 	}
