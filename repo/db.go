@@ -348,12 +348,17 @@ func commitTookEffect(ctx context.Context, db *bun.DB, xid int64) bool {
 	askUntilAnswered(ctx, ask)
 	if inProgress {
 		// backend_xid is the 32-bit xid: txid_current()'s without its epoch.
+		endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
 		_, _ = db.NewRaw(`SELECT pg_terminate_backend(pid, 1000) FROM pg_stat_activity
-			WHERE backend_xid = (?::bigint & 4294967295)::text::xid`, xid).Exec(context.WithoutCancel(ctx))
+			WHERE backend_xid = (?::bigint & 4294967295)::text::xid`, xid).Exec(endCtx)
 		askUntilAnswered(context.WithoutCancel(ctx), ask)
 	}
 	return committed
 }
+
+// askTryTimeout bounds one try of askUntilAnswered.
+const askTryTimeout = 250 * time.Millisecond
 
 // askUntilAnswered asks a question about a write whose answer was lost,
 // every 50 ms until ask reports it has its answer, for as long as the
@@ -366,7 +371,16 @@ func askUntilAnswered(ctx context.Context, ask func(context.Context) bool) {
 	}
 	askCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
-	for !ask(askCtx) {
+	for {
+		// Each try has a short limit of its own: one stuck on a connection
+		// that a stalled network holds must not use up the whole window,
+		// or the answer the database gives once it is back is never read.
+		tryCtx, cancelTry := context.WithTimeout(askCtx, askTryTimeout)
+		answered := ask(tryCtx)
+		cancelTry()
+		if answered {
+			return
+		}
 		select {
 		case <-askCtx.Done():
 			return
