@@ -154,14 +154,16 @@ func (r *ContactRepo) write(ctx context.Context, fn func(conn *pgx.Conn, f *fram
 	if s := sessionOf(ctx); s != nil {
 		return s.pgx(func(conn *pgx.Conn) error { return run(conn, savepoint) })
 	}
-	return withPgx(ctx, r.db, func(conn *pgx.Conn) error { return run(conn, ownTx) })
+	// A COMMIT whose answer was lost is resolved once the broken
+	// connection is back in the pool (see commitResolved).
+	return resolve(ctx, r.db, withPgx(ctx, r.db, func(conn *pgx.Conn) error { return run(conn, ownTx) }))
 }
 
 // finish sends stmts and closes the frame in the same round trip. In a
-// transaction of its own, a COMMIT whose answer is lost is resolved (see
-// runTx); in a savepoint, the caller's transaction notes the id. When a
-// statement sent with the close returned no row, the close still ran (an
-// empty commit) and the answer is errOvertaken.
+// transaction of its own, a COMMIT whose answer is lost is a lostCommit,
+// which write resolves; in a savepoint, the caller's transaction notes the
+// id. When a statement sent with the close returned no row, the close still
+// ran (an empty commit) and the answer is errOvertaken.
 func (r *ContactRepo) finish(ctx context.Context, conn *pgx.Conn, f *frame, xid int64, stmts ...statement) error {
 	if err := ctx.Err(); err != nil {
 		return err // the close not sent: undone for certain
@@ -175,14 +177,14 @@ func (r *ContactRepo) finish(ctx context.Context, conn *pgx.Conn, f *frame, xid 
 		}
 		return err
 	}
-	var err error
-	if f.own {
-		err = commitResolved(ctx, r.db, xid, send)
-	} else {
+	if !f.own {
 		if p := noteXID(ctx); p != nil {
 			*p = xid
 		}
-		err = send()
+	}
+	err := send()
+	if f.own && answerLost(err) {
+		return &lostCommit{xid: xid, err: err} // write resolves it
 	}
 	f.closed = err == nil
 	if noRow && err == nil {

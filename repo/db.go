@@ -254,8 +254,10 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 
 // commitCheckWindow is how long, at least, runTx keeps asking whether a
 // COMMIT whose answer was lost took effect, even when the request's own
-// deadline has already passed.
-const commitCheckWindow = time.Second
+// deadline has already passed: long enough for a database that comes back
+// from a short cut, under load, to take new connections (their SASL
+// handshake alone took over 250 ms on two loaded cores).
+const commitCheckWindow = 3 * time.Second
 
 // runTx is bun's RunInTx for a top-level transaction, plus an answer to the
 // one question a lost connection leaves open: did the COMMIT happen? When
@@ -297,21 +299,55 @@ func runTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.
 		return err // COMMIT not sent: rolled back for certain
 	}
 	committed = true // from here on Rollback could only fail
-	return commitResolved(ctx, db, xid, tx.Commit)
+	return commitResolved(ctx, db, xid, tx.Commit, c.Close)
 }
 
 // commitResolved sends COMMIT for transaction xid and, when its answer is
-// lost, finds out from Postgres whether it took effect (see runTx).
-func commitResolved(ctx context.Context, db *bun.DB, xid int64, commit func() error) error {
+// lost, finds out from Postgres whether it took effect (see runTx). The
+// question is asked after release has given back the broken connection, so
+// that a pool full of writers whose answers a network fault lost still has
+// room for the questions.
+func commitResolved(ctx context.Context, db *bun.DB, xid int64, commit, release func() error) error {
 	err := commit()
-	var pgErr *pgconn.PgError
-	if err == nil || errors.As(err, &pgErr) || errors.Is(err, sql.ErrTxDone) {
-		return err // Postgres answered (or COMMIT was never sent)
+	if !answerLost(err) {
+		return err
 	}
+	_ = release()
 	if commitTookEffect(ctx, db, xid) {
 		return nil
 	}
 	return err
+}
+
+// answerLost reports a COMMIT whose result is unknown: the connection
+// failed, rather than Postgres answering (or the COMMIT never being sent).
+func answerLost(err error) bool {
+	var pgErr *pgconn.PgError
+	return err != nil && !errors.As(err, &pgErr) && !errors.Is(err, sql.ErrTxDone)
+}
+
+// lostCommit is a COMMIT sent on a connection that broke before its answer
+// came: the caller, once it has given the connection back, asks whether it
+// took effect (resolve).
+type lostCommit struct {
+	xid int64
+	err error
+}
+
+func (e *lostCommit) Error() string { return e.err.Error() }
+func (e *lostCommit) Unwrap() error { return e.err }
+
+// resolve is err, or, for a lostCommit, nil when the commit took effect
+// and its error when it did not or stays unknown.
+func resolve(ctx context.Context, db *bun.DB, err error) error {
+	var lost *lostCommit
+	if !errors.As(err, &lost) {
+		return err
+	}
+	if commitTookEffect(ctx, db, lost.xid) {
+		return nil
+	}
+	return lost.err
 }
 
 // xidKey carries, from runTx into its transaction, where to note the
@@ -357,8 +393,9 @@ func commitTookEffect(ctx context.Context, db *bun.DB, xid int64) bool {
 	return committed
 }
 
-// askTryTimeout bounds one try of askUntilAnswered.
-const askTryTimeout = 250 * time.Millisecond
+// askTryTimeout bounds one try of askUntilAnswered, a new connection
+// included.
+const askTryTimeout = time.Second
 
 // askUntilAnswered asks a question about a write whose answer was lost,
 // every 50 ms until ask reports it has its answer, for as long as the
