@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -30,12 +31,7 @@ func shareComponents(oapi *huma.OpenAPI) {
 // that what is shared, and its name, does not depend on map order.
 func operations(oapi *huma.OpenAPI) []*huma.Operation {
 	var ops []*huma.Operation
-	paths := make([]string, 0, len(oapi.Paths))
-	for p := range oapi.Paths {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
+	for _, p := range slices.Sorted(maps.Keys(oapi.Paths)) {
 		item := oapi.Paths[p]
 		for _, op := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Options, item.Head, item.Patch, item.Trace} {
 			if op != nil {
@@ -237,12 +233,7 @@ var stopWords = map[string]bool{"a": true, "an": true, "the": true, "in": true, 
 func responseWords(resp *huma.Response) []string {
 	var texts []string
 	for _, mt := range resp.Content {
-		names := make([]string, 0, len(mt.Examples))
-		for n := range mt.Examples {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
+		for _, n := range slices.Sorted(maps.Keys(mt.Examples)) {
 			ex := mt.Examples[n]
 			texts = append(texts, ex.Summary)
 			if e, ok := ex.Value.(*Error); ok && e.Details != nil {
