@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -17,16 +18,35 @@ import (
 // here; nor do /healthz and /readyz, which must answer within their own
 // limits precisely when the database is stalled and the queue full.
 func (s *server) admission(ctx huma.Context, next func(huma.Context)) {
-	if path := ctx.Operation().Path; s.admitted == nil || path == exportPath || !strings.HasPrefix(path, "/api/") {
+	if path := ctx.Operation().Path; s.admitted == nil || unqueued(path) || !strings.HasPrefix(path, "/api/") {
 		next(ctx)
 		return
 	}
-	select {
-	case s.admitted <- struct{}{}:
-	case <-ctx.Context().Done():
-		fail(ctx, problem(ctx.Context().Err(), ""))
+	release, err := s.admit(ctx.Context())
+	if err != nil {
+		fail(ctx, problem(err, ""))
 		return
 	}
-	defer func() { <-s.admitted }()
+	defer release()
 	next(ctx)
+}
+
+// unqueued are the operations that do not hold a slot for their whole
+// run: exports (slots of their own), and the change feed's, which take one
+// only for each read and none while they wait.
+func unqueued(path string) bool {
+	return path == exportPath || path == eventsPath || path == eventsStreamPath
+}
+
+// admit waits for a slot, in arrival order, until ctx ends.
+func (s *server) admit(ctx context.Context) (release func(), err error) {
+	if s.admitted == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.admitted <- struct{}{}:
+		return func() { <-s.admitted }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

@@ -263,5 +263,6 @@ func (s *server) routes() {
 	s.registerNotes()
 	s.registerExport()
 	s.registerActivity()
+	s.registerEvents()
 	s.registerWebhooks()
 }

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"database/sql"
+	"sync"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/remy-crm/remy/repo"
 )
 
 // Metrics are the numbers /metrics exposes for Prometheus: requests per
@@ -16,6 +20,7 @@ import (
 // rate-limit rejections, and the Go runtime's own (GC, allocations). Each
 // server has its own registry, so several can live in one process (tests).
 type Metrics struct {
+	feedOnce    sync.Once
 	reg         *prometheus.Registry
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
@@ -46,6 +51,29 @@ func NewMetrics(db *sql.DB) *Metrics {
 		collectors.NewDBStatsCollector(db, "remy"),
 	)
 	return m
+}
+
+// watchFeed adds the change feed's gauges: the horizon's lag, asked of
+// the database at each scrape (bounded to a second), and the requests
+// waiting on the feed in this process.
+func (m *Metrics) watchFeed(feed *repo.FeedRepo) {
+	m.feedOnce.Do(func() {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "remy_events_horizon_lag_seconds",
+			Help: "Age of the oldest running transaction that holds the change feed's horizon back: events committed after it wait that long to be served (0: none).",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			lag, err := feed.HorizonLag(ctx)
+			if err != nil {
+				return -1
+			}
+			return lag.Seconds()
+		}), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "remy_events_waiting_requests",
+			Help: "Long-polls and streams of the change feed waiting in this process (they hold no database connection).",
+		}, func() float64 { return float64(feed.Waiting()) }))
+	})
 }
 
 // Handler serves the metrics in Prometheus' text format.

@@ -153,13 +153,11 @@ func truncateUTF8(s string, n int) string {
 // margin so that the 503 itself leaves before the deadline. Exports stream
 // for as long as their client reads and are bounded by their stall rule.
 func (s *server) deadline(next http.Handler) http.Handler {
-	timeout := s.cfg.RequestTimeout
-	if timeout <= 0 {
-		timeout = DefaultRequestTimeout
-	}
+	timeout := s.requestTimeout()
 	work := timeout - min(timeout/10, 500*time.Millisecond)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == exportPath {
+		if r.URL.Path == exportPath || r.URL.Path == eventsPath || r.URL.Path == eventsStreamPath {
+			// Their reads have the timeout each (see withSlot).
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -314,4 +312,12 @@ func (s *server) unauthorized(ctx huma.Context, msg string) {
 		return
 	}
 	fail(ctx, newError(http.StatusUnauthorized, msg).withHeader("WWW-Authenticate", "Bearer"))
+}
+
+// requestTimeout is Config.RequestTimeout or its default.
+func (s *server) requestTimeout() time.Duration {
+	if s.cfg.RequestTimeout > 0 {
+		return s.cfg.RequestTimeout
+	}
+	return DefaultRequestTimeout
 }

@@ -7,14 +7,16 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
 
 	"github.com/remy-crm/remy/model"
 )
 
-// The bodies of webhook deliveries (repo/delivery's Payload), one type per
+// The bodies of webhook deliveries (model.Event, as the change feed serves it too), one type per
 // kind of object, so that the document can say what data.object is.
 type (
 	contactEvent struct {
+		ID        uuid.UUID        `json:"id" format:"uuid" doc:"The event's id: the Activity Log entry's id, as in the webhook-id header and the change feed."`
 		Type      string           `json:"type" doc:"The event type."`
 		Timestamp time.Time        `json:"timestamp" doc:"When the change was made: the Activity Log entry's createdAt."`
 		Data      contactEventData `json:"data"`
@@ -24,6 +26,7 @@ type (
 		Activity model.Activity `json:"activity" doc:"The Activity Log entry of the change (the same the Activity Log serves)."`
 	}
 	noteEvent struct {
+		ID        uuid.UUID     `json:"id" format:"uuid" doc:"The event's id: the Activity Log entry's id, as in the webhook-id header and the change feed."`
 		Type      string        `json:"type" doc:"The event type."`
 		Timestamp time.Time     `json:"timestamp" doc:"When the change was made: the Activity Log entry's createdAt."`
 		Data      noteEventData `json:"data"`
@@ -33,6 +36,7 @@ type (
 		Activity model.Activity `json:"activity" doc:"The Activity Log entry of the change (the same the Activity Log serves)."`
 	}
 	pingEvent struct {
+		ID        uuid.UUID     `json:"id" format:"uuid" doc:"The event's id: the Activity Log entry's id, as in the webhook-id header and the change feed."`
 		Type      string        `json:"type" doc:"The event type." enum:"webhook.ping"`
 		Timestamp time.Time     `json:"timestamp" doc:"When the ping was asked for."`
 		Data      pingEventData `json:"data"`

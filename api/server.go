@@ -114,6 +114,7 @@ type server struct {
 	activity ActivityStore
 	metrics  *Metrics
 
+	waiters     feedWaiters   // long-polls and streams of each key
 	exportSlots chan struct{} // one token per running export
 	admitted    chan struct{} // one token per running operation (see admission); nil: no queue
 }
@@ -158,6 +159,7 @@ func newServer(cfg Config, deps Deps) *server {
 		if s.metrics == nil {
 			s.metrics = NewMetrics(st.DB.DB)
 		}
+		s.metrics.watchFeed(st.Feed)
 		// As many operations run at once as the pool really has
 		// connections; a pool without a limit needs no queue.
 		if n := st.DB.DB.Stats().MaxOpenConnections; n > 0 {

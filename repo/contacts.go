@@ -177,20 +177,50 @@ func (r *ContactRepo) Update(ctx context.Context, actor model.Actor, id uuid.UUI
 
 // Delete removes a contact and its notes and logs contact.deleted (and
 // note.deleted for each note), in one transaction. Contacts it introduced
-// lose the link (and get a new version).
+// lose the link, get a new version and each its contact.updated: every
+// change is an event.
 func (r *ContactRepo) Delete(ctx context.Context, actor model.Actor, id uuid.UUID, check model.Precondition[model.Contact]) error {
 	return r.contacts.delete(ctx, actor, id, check,
 		func(ctx context.Context, tx bun.Tx) error {
-			_, err := tx.NewUpdate().Model((*model.Contact)(nil)).
-				Set("introduced_by_id = NULL").
-				Set("version = version + 1").
-				Set("updated_at = clock_timestamp()").
-				Where("account_id = ? AND introduced_by_id = ?", actor.AccountID, id).
-				Exec(ctx)
-			if err != nil {
+			if err := r.unlinkIntroduced(ctx, tx, actor, id); err != nil {
 				return err
 			}
 			// Its notes go by ON DELETE CASCADE; each gets its note.deleted entry.
 			return r.ev.logCascadedNoteDeletes(ctx, actor, id)
 		})
+}
+
+// unlinkIntroduced clears introducedById on every contact that id
+// introduced, and logs contact.updated for each.
+func (r *ContactRepo) unlinkIntroduced(ctx context.Context, tx bun.Tx, actor model.Actor, id uuid.UUID) error {
+	var ids []uuid.UUID
+	err := tx.NewSelect().Model((*model.Contact)(nil)).Column("id").
+		Where("account_id = ? AND introduced_by_id = ?", actor.AccountID, id).
+		Order("id").For("UPDATE").Scan(ctx, &ids)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	if err := checkFresh(ctx, tx, "contacts", actor.AccountID, append(ids, id)); err != nil {
+		return err
+	}
+	var unlinked []model.Contact
+	err = tx.NewUpdate().Model((*model.Contact)(nil)).
+		Set("introduced_by_id = NULL").
+		Set("version = version + 1").
+		Set("updated_at = clock_timestamp()").
+		Where("account_id = ? AND id IN (?)", actor.AccountID, bun.In(ids)).
+		Returning("*").
+		Scan(ctx, &unlinked)
+	if err != nil {
+		return err
+	}
+	changes := map[string]model.Change{"introducedById": {Before: id, After: nil}}
+	for i := range unlinked {
+		c := &unlinked[i]
+		a := model.NewActivity(actor, model.ActionContactUpdated, model.ResourceContact, c.ID, changes)
+		if err := r.ev.log(ctx, a, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -30,16 +30,22 @@ var (
 	getContactSQL = named(`SELECT ` + contactSelectList + ` FROM contacts
 	WHERE account_id = @account_id AND id = @id`)
 
-	// readContactSQL is getContactSQL with the transaction's id and whether
-	// any webhook endpoint wants @action; update appends FOR UPDATE when
-	// it must lock.
-	readContactSQL = `SELECT ` + contactSelectList + `, txid_current(),
+	// readContactSQL is getContactSQL with whether any webhook endpoint
+	// wants @action; update appends FOR UPDATE when it must lock.
+	readContactSQL = `SELECT ` + contactSelectList + `,
 	EXISTS (SELECT FROM webhook_endpoints w WHERE ` + endpointWants + `)
 	FROM contacts WHERE account_id = @account_id AND id = @id`
 
+	// txidAndNow follows the read in the same round trip, so that under FOR
+	// UPDATE both are taken once the lock is held: the transaction's id
+	// then orders it after the write it waited for (the change feed's
+	// order), and the update's time is never before that write's.
+	txidAndNow = statement{sql: "SELECT txid_current(), clock_timestamp()"}
+
 	// createContactSQL inserts a contact and its contact.created entry, and
 	// returns the generated columns, the endpoints that want the event and
-	// the transaction's id.
+	// the transaction's id. The event, which needs the generated columns in
+	// its snapshot, follows with the close (insertEventSQL).
 	createContactSQL = named(`WITH c AS (
 	INSERT INTO contacts (account_id, ` + contactSettable(", ", "%s") + `)
 	VALUES (@account_id, ` + contactSettable(", ", "@%s") + `)
@@ -60,12 +66,17 @@ FROM c, a`)
 
 	updateContactTemplate = `WITH c AS (
 	UPDATE contacts SET ` + contactSettable(", ", "%[1]s = @%[1]s") + `,
-		version = version + 1, updated_at = clock_timestamp()
+		version = version + 1, updated_at = @updated_at
 	WHERE account_id = @account_id AND id = @id AND version = @version
 	RETURNING id, version, updated_at
-), a AS (` + activityInsert("@entry_id", "c.id", "c.updated_at", "c") + `)
+), a AS (` + activityInsert("@entry_id", "c.id", "c.updated_at", "c") + `
+), e AS (` + eventInsert("a.id", "@object", "a.created_at", "a") + `)
 SELECT c.version, c.updated_at, %s
 FROM c, a`
+
+	// insertEventSQL writes the change-feed event of entry @entry_id.
+	insertEventSQL = named(`INSERT INTO events (account_id, id, type, object, created_at)
+	VALUES (@account_id, @entry_id, @action, @object, @created_at)`)
 )
 
 // contactSettable formats each settable column with format and joins them.
@@ -94,6 +105,7 @@ type contactArgs struct {
 	a       *model.Activity
 	id      uuid.UUID
 	version int64
+	object  []byte // the event's snapshot
 }
 
 func (w contactArgs) arg(name string) (any, bool) {
@@ -102,6 +114,12 @@ func (w contactArgs) arg(name string) (any, bool) {
 		return pgUUID(w.id), true
 	case "version":
 		return w.version, true
+	case "object":
+		return string(w.object), true
+	case "updated_at":
+		return w.c.UpdatedAt, true
+	case "created_at":
+		return w.a.CreatedAt, true
 	}
 	if f, ok := model.ContactFields.ByColumn(name); ok && f.Settable {
 		return pgArg(f.Get(w.c)), true
@@ -207,10 +225,14 @@ func (r *ContactRepo) create(ctx context.Context, actor model.Actor, c *model.Co
 			return err
 		}
 		a.ResourceID, a.CreatedAt = c.ID, c.CreatedAt
-		if err := r.ev.deliver(ctx, connTx{conn}, a, endpoints, c); err != nil {
+		obj, err := encodeObject(c)
+		if err != nil {
 			return err
 		}
-		return r.finish(ctx, conn, f, xid)
+		if err := r.ev.deliver(ctx, connTx{conn}, a, endpoints, obj); err != nil {
+			return err
+		}
+		return r.finish(ctx, conn, f, xid, insertEventSQL.statement(contactArgs{c: c, a: a, object: obj}.arg))
 	})
 }
 
@@ -257,8 +279,11 @@ func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid
 		own = f.own
 		var xid int64
 		var hooks bool
+		var now time.Time
 		args := contactArgs{c: c, a: a, id: id}
-		if err := pipeline(ctx, conn, f.open, read.statement(args.arg, contactTargets(c, &xid, &hooks)...)); err != nil {
+		txid := txidAndNow
+		txid.dest = []any{&xid, &now}
+		if err := pipeline(ctx, conn, f.open, read.statement(args.arg, contactTargets(c, &hooks)...), txid); err != nil {
 			return err
 		}
 		if check != nil {
@@ -273,6 +298,10 @@ func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid
 		var endpoints []uuid.UUID
 		readVersion = c.Version
 		args.version = c.Version
+		c.UpdatedAt = now.UTC()
+		if args.object, err = encodeObject(c); err != nil {
+			return err
+		}
 		stmt := updateContactQuietSQL
 		if hooks {
 			stmt = updateContactSQL
@@ -287,7 +316,7 @@ func (r *ContactRepo) updateOnce(ctx context.Context, actor model.Actor, id uuid
 				overtaken = errors.Is(err, pgx.ErrNoRows)
 				return err
 			}
-			if err := r.ev.deliver(ctx, connTx{conn}, a, endpoints, c); err != nil {
+			if err := r.ev.deliver(ctx, connTx{conn}, a, endpoints, args.object); err != nil {
 				return err
 			}
 			send = nil

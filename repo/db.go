@@ -98,6 +98,7 @@ type Store struct {
 	Tags     *TagRepo
 	Notes    *NoteRepo
 	Activity *ActivityRepo
+	Feed     *FeedRepo
 	Export   *ExportRepo
 	Webhooks *WebhookRepo
 }
@@ -126,6 +127,7 @@ func NewStore(db *bun.DB, opts ...Option) *Store {
 		Notes: &NoteRepo{db: db, notes: owned[model.Note]{db, ev, model.ResourceNote,
 			model.ActionNoteCreated, model.ActionNoteUpdated, model.ActionNoteDeleted}},
 		Activity: &ActivityRepo{db: db},
+		Feed:     &FeedRepo{db: db},
 		Export:   &ExportRepo{db: db},
 		Webhooks: &WebhookRepo{db: db, ev: ev, endpoints: owned[model.Webhook]{db, ev, model.ResourceWebhook,
 			model.ActionWebhookCreated, model.ActionWebhookUpdated, model.ActionWebhookDeleted}},
@@ -201,6 +203,9 @@ func interpretError(err error) error {
 		case "57P01", "57P02", "57P03", "53300": // admin shutdown, crash, cannot connect now, too many connections
 			return fmt.Errorf("%w: %s", model.ErrUnavailable, pgErr.Code)
 		}
+		if pgErr.Code == "40001" || pgErr.Code == "40P01" { // serialization failure, deadlock
+			return fmt.Errorf("%w: %s", model.ErrUnavailable, pgErr.Code)
+		}
 		if isStalePlan(pgErr) {
 			// A migration changed a table under a prepared statement of a
 			// running connection: nothing ran, and a retry will prepare it
@@ -211,6 +216,9 @@ func interpretError(err error) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	if errors.Is(err, errReordered) { // met inside a caller's transaction, which runTx cannot retry
+		return fmt.Errorf("%w: %v", model.ErrUnavailable, err)
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
@@ -270,6 +278,19 @@ const commitCheckWindow = 3 * time.Second
 // the outcome unknown; the error is then ErrUnavailable like any outage,
 // and an Idempotency-Key makes the retry safe.
 func runTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := runTxOnce(ctx, db, fn)
+		if !errors.Is(err, errReordered) || attempt == maxTxAttempts {
+			return err
+		}
+	}
+}
+
+// maxTxAttempts bounds runTx's retries of a transaction that met
+// errReordered; the last one's error becomes a 503.
+const maxTxAttempts = 4
+
+func runTxOnce(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
 	c, err := db.Conn(ctx)
 	if err != nil {
 		return err

@@ -127,39 +127,74 @@ func entryArg(a *model.Activity, name string) (any, bool) {
 	return nil, false
 }
 
-// logEntrySQL writes one entry (logged with it: the endpoints that want it
-// and the transaction's id); logQuietSQL, for actions that are never
-// delivered, skips the lookup.
+// eventInsert is the INSERT of change-feed events: one per row of from,
+// with the entry's id and time given as SQL over from's rows, and the
+// resource's snapshot as @object (JSON, as the API shows it) or SQL.
+func eventInsert(id, object, createdAt, from string) string {
+	return `INSERT INTO events (account_id, id, type, object, created_at)
+	SELECT @account_id, ` + id + `, @action, ` + object + `, ` + createdAt + `
+	FROM ` + from
+}
+
+// logEntrySQL writes one deliverable entry, its change-feed event and
+// returns the endpoints that want it and the transaction's id; logQuietSQL,
+// for actions that are neither delivered nor in the feed (webhook.*),
+// skips both.
 var (
-	logEntrySQL = named(fmt.Sprintf(logEntryTemplate, endpointsWanting))
-	logQuietSQL = named(fmt.Sprintf(logEntryTemplate, noEndpoints))
+	logEntrySQL = named(`WITH a AS (` + activityInsert("@entry_id", "@resource_id", "clock_timestamp()", "") + `),
+e AS (` + eventInsert("a.id", "@object", "a.created_at", "a") + `)
+SELECT a.created_at, ` + endpointsWanting + `, txid_current() FROM a`)
+	logQuietSQL = named(`WITH a AS (` + activityInsert("@entry_id", "@resource_id", "clock_timestamp()", "") + `)
+SELECT a.created_at, ` + noEndpoints + `, txid_current() FROM a`)
 )
 
-var logEntryTemplate = `WITH a AS (` + activityInsert("@entry_id", "@resource_id", "clock_timestamp()", "") + `)
-SELECT a.created_at, %s, txid_current() FROM a`
+// withObject adds @object, the snapshot of an event, to args.
+func withObject(args arguments, object []byte) arguments {
+	return func(name string) (any, bool) {
+		if name == "object" {
+			return string(object), true
+		}
+		return args(name)
+	}
+}
+
+// encodeObject is the snapshot of a resource as an event carries it: the
+// same bytes for the feed and every webhook delivery.
+func encodeObject(object any) ([]byte, error) {
+	b, err := json.Marshal(object)
+	if err != nil {
+		return nil, fmt.Errorf("encode event object: %w", err)
+	}
+	return b, nil
+}
 
 // log writes entry a, in the transaction of ctx (see runTx), and, when it
-// is a deliverable event, one delivery of object (the resource as the API
-// shows it) for each of the account's enabled endpoints that want it.
+// is a deliverable event, its change-feed event with object (the resource
+// as the API shows it) and one delivery of object for each of the
+// account's enabled endpoints that want it.
 func (e *events) log(ctx context.Context, a *model.Activity, object any) error {
 	s := sessionOf(ctx)
 	if s == nil {
 		return errors.New("events.log: outside a transaction")
 	}
-	stmt := logQuietSQL
+	stmt, obj := logQuietSQL, []byte(nil)
 	if model.Deliverable(a.Action) {
+		var err error
+		if obj, err = encodeObject(object); err != nil {
+			return err
+		}
 		stmt = logEntrySQL
 	}
 	return s.pgx(func(conn *pgx.Conn) error {
 		var endpoints []uuid.UUID
 		var xid int64
-		if err := pipeline(ctx, conn, stmt.statement(entryArgs(a), &a.CreatedAt, &endpoints, &xid)); err != nil {
+		if err := pipeline(ctx, conn, stmt.statement(withObject(entryArgs(a), obj), &a.CreatedAt, &endpoints, &xid)); err != nil {
 			return err
 		}
 		if p := noteXID(ctx); p != nil {
 			*p = xid
 		}
-		return e.deliver(ctx, connTx{conn}, a, endpoints, object)
+		return e.deliver(ctx, connTx{conn}, a, endpoints, obj)
 	})
 }
 
@@ -180,17 +215,13 @@ func deliveryJobs(ids []uuid.UUID, manual bool) []river.InsertManyParams {
 	return params
 }
 
-// deliver writes, in the transaction open on conn, the delivery of object
-// (the resource as the API shows it) for event a to each of endpoints, and
-// their River jobs; nothing when endpoints is empty, as it is for most
-// accounts.
-func (e *events) deliver(ctx context.Context, tx pgx.Tx, a *model.Activity, endpoints []uuid.UUID, object any) error {
+// deliver writes, in the transaction open on conn, the delivery of obj
+// (the event's snapshot, see encodeObject) for event a to each of
+// endpoints, and their River jobs; nothing when endpoints is empty, as it
+// is for most accounts.
+func (e *events) deliver(ctx context.Context, tx pgx.Tx, a *model.Activity, endpoints []uuid.UUID, obj []byte) error {
 	if len(endpoints) == 0 {
 		return nil
-	}
-	obj, err := json.Marshal(object)
-	if err != nil {
-		return fmt.Errorf("encode webhook object: %w", err)
 	}
 	rows, err := tx.Query(ctx, `INSERT INTO webhook_deliveries (account_id, endpoint_id, event_id, event_type, object)
 		SELECT $1, e, $2, $3, $4::json FROM unnest($5::uuid[]) AS e
@@ -219,20 +250,26 @@ func (e *events) insertJobs(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) err
 // SQL reads exactly like the API's.
 const jsonTime = `rtrim(rtrim(to_char(%[1]s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '0'), '.') || 'Z'`
 
+// noteObject is a note as the API shows it, built in SQL over "notes n".
+var noteObject = `json_build_object(
+		'id', n.id, 'contactId', n.contact_id, 'body', n.body,
+		'createdAt', ` + fmt.Sprintf(jsonTime, "n.created_at") + `,
+		'updatedAt', ` + fmt.Sprintf(jsonTime, "n.updated_at") + `)`
+
 // cascadedNoteDeletesSQL writes a note.deleted entry for every note of
-// contact @contact_id, about to go with it, and their webhook deliveries
-// (each note as it was).
+// contact @contact_id, about to go with it, their change-feed events and
+// their webhook deliveries (each note as it was).
 var cascadedNoteDeletesSQL = named(`WITH a AS (` +
 	activityInsert("gen_random_uuid()", "n.id", "clock_timestamp()",
 		"notes n WHERE n.account_id = @account_id AND n.contact_id = @contact_id ORDER BY n.created_at, n.id") + `
+), o AS (
+	SELECT a.id, a.created_at, ` + noteObject + ` AS object
+	FROM a JOIN notes n ON n.account_id = @account_id AND n.id = a.resource_id
+), e AS (` + eventInsert("o.id", "o.object", "o.created_at", "o ORDER BY o.created_at, o.id") + `
 ), d AS (
 	INSERT INTO webhook_deliveries (account_id, endpoint_id, event_id, event_type, object)
-	SELECT w.account_id, w.id, a.id, @action, json_build_object(
-		'id', n.id, 'contactId', n.contact_id, 'body', n.body,
-		'createdAt', ` + fmt.Sprintf(jsonTime, "n.created_at") + `,
-		'updatedAt', ` + fmt.Sprintf(jsonTime, "n.updated_at") + `)
-	FROM a JOIN notes n ON n.account_id = @account_id AND n.id = a.resource_id
-	JOIN webhook_endpoints w ON ` + endpointWants + `
+	SELECT w.account_id, w.id, o.id, @action, o.object
+	FROM o JOIN webhook_endpoints w ON ` + endpointWants + `
 	RETURNING id
 )
 SELECT ARRAY(SELECT id FROM d)`)

@@ -87,6 +87,10 @@ func startServer(t testing.TB, dsn string, o serverOptions) *testServer {
 		logs, level = o.logs, slog.LevelDebug
 	}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
+	listenCtx, stopListening := context.WithCancel(context.Background())
+	if err := store.Feed.Listen(listenCtx, dsn, log); err != nil {
+		t.Fatal(err)
+	}
 	handler := api.New(cfg, api.Deps{Store: store, Log: log})
 	c, err := loadContract(handler)
 	if err != nil {
@@ -96,6 +100,7 @@ func startServer(t testing.TB, dsn string, o serverOptions) *testServer {
 	srv := httptest.NewServer(c.wrap(t, handler))
 	t.Cleanup(func() {
 		srv.Close()
+		stopListening()
 		_ = db.Close()
 	})
 	return &testServer{client: client{URL: srv.URL}, DSN: dsn, Store: store}

@@ -58,7 +58,8 @@ Configuration comes from the environment (see the README for the full table):
   REMY_REQUEST_TIMEOUT   deadline of every request but exports, a Go duration (default 10s)
   REMY_WEBHOOK_TIMEOUT        how long a webhook receiver has to answer (default 15s)
   REMY_WEBHOOK_RETRY_DELAYS   waits between webhook attempts (default 5s,5m,30m,2h,5h,10h,10h)
-  REMY_WEBHOOK_ALLOW_PRIVATE  true lets webhooks use http:// and private addresses (development only)`,
+  REMY_WEBHOOK_ALLOW_PRIVATE  true lets webhooks use http:// and private addresses (development only)
+  REMY_EVENTS_RETENTION       how long the change feed keeps events, a Go duration (default 720h)`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -221,6 +222,12 @@ func (c *cli) dependencies(ctx context.Context, store *repo.Store, log *slog.Log
 	if err := store.Keys.CacheKeys(ctx, c.cfg.DatabaseURL, log); err != nil {
 		return r, err
 	}
+	// Long-polls and streams of the change feed wake on NOTIFY, from
+	// whichever instance committed.
+	if err := store.Feed.Listen(ctx, c.cfg.DatabaseURL, log); err != nil {
+		return r, err
+	}
+	r.onClose(startEventPruning(ctx, store, c.cfg.EventsRetention, log))
 	cfg.Metrics = api.NewMetrics(store.DB.DB)
 	if c.cfg.MetricsAddr != "" {
 		cfg.MetricsElsewhere = true
@@ -329,6 +336,33 @@ func startPurge(ctx context.Context, store *repo.Store, log *slog.Logger) (stop 
 		}
 	})
 	return stopPurge
+}
+
+// startEventPruning deletes the change feed's events older than retention,
+// now and then (every instance does; they only share the work), until its
+// stop is called.
+func startEventPruning(ctx context.Context, store *repo.Store, retention time.Duration, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	every := min(max(retention/4, time.Second), 10*time.Minute)
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			n, err := store.Feed.Prune(ctx, time.Now().Add(-retention))
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Warn("prune change feed events", "error", err, "deleted", n)
+			case n > 0:
+				log.Info("pruned change feed events", "deleted", n, "retention", retention.String())
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return cancel
 }
 
 // serveUntilDone serves handler on ln until ctx is done, then drains

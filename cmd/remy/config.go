@@ -30,6 +30,8 @@ type config struct {
 	WebhookAllowPrivate bool
 	WebhookTimeout      time.Duration
 	WebhookRetryDelays  []time.Duration
+
+	EventsRetention time.Duration
 }
 
 // Environment variables, with their defaults, as the README's table lists them.
@@ -49,7 +51,12 @@ const (
 	envWebhookAllowPrivate = "REMY_WEBHOOK_ALLOW_PRIVATE"
 	envWebhookTimeout      = "REMY_WEBHOOK_TIMEOUT"
 	envWebhookRetryDelays  = "REMY_WEBHOOK_RETRY_DELAYS"
+
+	envEventsRetention = "REMY_EVENTS_RETENTION"
 )
+
+// defaultEventsRetention keeps the change feed's events 30 days.
+const defaultEventsRetention = 720 * time.Hour
 
 func loadConfig(getenv func(string) string) (config, error) {
 	cfg := config{
@@ -107,6 +114,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return cfg, fmt.Errorf("%s: want true or false, got %q", envWebhookAllowPrivate, v)
 		}
 		cfg.WebhookAllowPrivate = b
+	}
+	cfg.EventsRetention = defaultEventsRetention
+	if v := getenv(envEventsRetention); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return cfg, fmt.Errorf("%s: want a positive duration such as 720h, got %q", envEventsRetention, v)
+		}
+		cfg.EventsRetention = d
 	}
 	if v := getenv(envWebhookTimeout); v != "" {
 		d, err := time.ParseDuration(v)

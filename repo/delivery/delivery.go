@@ -186,28 +186,15 @@ func (w *worker) Timeout(*river.Job[repo.DeliverArgs]) time.Duration {
 	return w.cfg.Timeout + recordingTime
 }
 
-// Payload is the body of every delivery.
-type Payload struct {
-	Type      string      `json:"type"`
-	Timestamp time.Time   `json:"timestamp"`
-	Data      PayloadData `json:"data"`
-}
-
-// PayloadData is the object the event is about and the Activity Log entry
-// recording it (absent for webhook.ping).
-type PayloadData struct {
-	Object   json.RawMessage `json:"object"`
-	Activity *model.Activity `json:"activity,omitempty"`
-}
-
-// body is built from stored rows only, so every attempt sends the same bytes.
+// body is built from stored rows only, so every attempt sends the same
+// bytes: the event exactly as the change feed serves it (model.Event).
 func body(at *repo.DeliveryAttempt) ([]byte, error) {
-	p := Payload{Type: at.Delivery.EventType, Timestamp: at.Delivery.CreatedAt.UTC(),
-		Data: PayloadData{Object: at.Delivery.Object, Activity: at.Activity}}
+	e := model.Event{ID: at.Delivery.EventID, Type: at.Delivery.EventType, Timestamp: at.Delivery.CreatedAt.UTC(),
+		Data: model.EventData{Object: at.Delivery.Object, Activity: at.Activity}}
 	if at.Activity != nil {
-		p.Timestamp = at.Activity.CreatedAt.UTC()
+		e.Timestamp = at.Activity.CreatedAt.UTC()
 	}
-	return json.Marshal(p)
+	return json.Marshal(e)
 }
 
 func (w *worker) Work(ctx context.Context, job *river.Job[repo.DeliverArgs]) error {
