@@ -47,7 +47,7 @@ type FeedPage struct {
 }
 
 type feedResponse struct {
-	CacheControl string `header:"Cache-Control"`
+	CacheControl string `header:"Cache-Control" doc:"no-store: a page of the feed is personal data, and changes." example:"no-store"`
 	Body         FeedPage
 }
 

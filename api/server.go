@@ -247,6 +247,7 @@ func (s *server) humaConfig() huma.Config {
 		{Name: "Contacts", Description: "People in the account's contact book."},
 		{Name: "Notes", Description: "Free text attached to one contact."},
 		{Name: "Activity", Description: "The Activity Log: one entry per change, for auditing and polling."},
+		{Name: "Events", Description: "The change feed: every change, in commit order, each exactly once, as webhooks deliver it; by polling, long-polling or Server-Sent Events."},
 		{Name: "Tags", Description: "The tags the account's contacts carry, with counts; tags are set through the contact resource."},
 		{Name: "Export", Description: "Everything the account owns, as JSON, CSV or a zip of CSV files."},
 		{Name: "Operations", Description: "Liveness and readiness probes for load balancers and orchestrators; no API key."},
