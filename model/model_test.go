@@ -81,14 +81,42 @@ func TestContactPatchApply(t *testing.T) {
 
 func TestParseDate(t *testing.T) {
 	t.Parallel()
-	for _, ok := range []string{"2024-02-29", "1815-12-10"} {
-		if _, err := ParseDate(ok); err != nil {
-			t.Errorf("ParseDate(%q): %v", ok, err)
+	for _, ok := range []string{"2024-02-29", "1815-12-10", "--12-09", "--02-29"} {
+		if d, err := ParseDate(ok); err != nil || d.String() != ok {
+			t.Errorf("ParseDate(%q) = %q, %v", ok, d, err)
 		}
 	}
-	for _, bad := range []string{"2023-02-29", "2023-13-01", "10/12/1815", "", "2023-1-1"} {
+	for _, bad := range []string{"2023-02-29", "2023-13-01", "10/12/1815", "", "2023-1-1", "--02-30", "--13-01", "--1-09", "---12-09", "--12-09-"} {
 		if _, err := ParseDate(bad); err == nil {
 			t.Errorf("ParseDate(%q) accepted", bad)
+		}
+	}
+}
+
+// TestDate_Stored: a date without a year is kept as a date in 5 BC, which
+// reads back without its year whichever form the driver hands it in; full
+// dates are stored as they always were.
+func TestDate_Stored(t *testing.T) {
+	t.Parallel()
+	for written, stored := range map[string]string{
+		"--12-09": "0005-12-09 BC", "--02-29": "0005-02-29 BC",
+		"1815-12-10": "1815-12-10", "0000-01-01": "0001-01-01 BC",
+	} {
+		d, err := ParseDate(written)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := d.Value(); v != stored {
+			t.Errorf("%s is stored as %v, want %s", written, v, stored)
+		}
+		for _, src := range []any{stored, []byte(stored), d.Time} {
+			var back Date
+			if err := back.Scan(src); err != nil || back != d || back.String() != written {
+				t.Errorf("Scan(%#v) = %s, %v; want %s", src, back, err, written)
+			}
+		}
+		if d.HasYear() != !strings.HasPrefix(written, "--") {
+			t.Errorf("%s: HasYear() = %v", written, d.HasYear())
 		}
 	}
 }
