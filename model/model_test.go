@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -118,5 +119,55 @@ func TestDate_Stored(t *testing.T) {
 		if d.HasYear() != !strings.HasPrefix(written, "--") {
 			t.Errorf("%s: HasYear() = %v", written, d.HasYear())
 		}
+	}
+}
+
+func TestContactNormalize_AddressesAndURLs(t *testing.T) {
+	t.Parallel()
+	c := &Contact{GivenName: new("Ada"),
+		Addresses: []Address{{Label: " home ", Street: " 12 St James's Square\nLondon \n", Country: "UK "}},
+		URLs:      []LabeledValue{{Value: " https://example.com/ada ", Label: " blog "}, {Value: "HTTP://Example.org:8080/a?b#c"}},
+	}
+	if err := c.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	want := Address{Label: "home", Street: "12 St James's Square\nLondon", Country: "UK"}
+	if c.Addresses[0] != want || c.URLs[0] != (LabeledValue{Value: "https://example.com/ada", Label: "blog"}) {
+		t.Fatalf("not trimmed: %+v %+v", c.Addresses, c.URLs)
+	}
+	if c := (&Contact{GivenName: new("Ada")}); c.Normalize() != nil || c.Addresses == nil || c.URLs == nil {
+		t.Fatalf("lists of a contact without them: %#v %#v", c.Addresses, c.URLs)
+	}
+
+	bad := []struct {
+		name  string
+		c     Contact
+		field string
+		msg   string
+	}{
+		{"label only", Contact{Addresses: []Address{{City: "Paris"}, {Label: "home", Street: " \n "}}}, "addresses", "addresses[1] needs at least one of street, city, region, postalCode or country"},
+		{"NUL in an address", Contact{Addresses: []Address{{City: "Pa\x00ris"}}}, "addresses", MsgNUL},
+		{"NUL in a URL", Contact{URLs: []LabeledValue{{Value: "https://a.b/\x00"}}}, "urls", MsgNUL},
+		{"NUL in a URL's label", Contact{URLs: []LabeledValue{{Value: "https://a.b/", Label: "\x00"}}}, "urls", MsgNUL},
+		{"too long", Contact{URLs: []LabeledValue{{Value: "https://a.b/" + strings.Repeat("x", MaxURLLength-11)}}}, "urls", "urls[0].value must be at most 2048 characters"},
+	}
+	for _, v := range []string{"", "example.com", "/relative", "//example.com/x", "mailto:ada@example.com", "javascript:alert(1)", "ftp://example.com", "http://", "http://:80", "https:example.com", "http://exa mple.com"} {
+		bad = append(bad, struct {
+			name  string
+			c     Contact
+			field string
+			msg   string
+		}{v, Contact{URLs: []LabeledValue{{Value: v}}}, "urls", "urls[0].value must be an absolute http:// or https:// URL"})
+	}
+	for _, tt := range bad {
+		tt.c.GivenName = new("Ada")
+		var verr *ValidationError
+		if err := tt.c.Normalize(); !errors.As(err, &verr) || !slices.Contains(verr.Fields[tt.field], tt.msg) {
+			t.Errorf("%s: Normalize() = %v, want %s: %q", tt.name, err, tt.field, tt.msg)
+		}
+	}
+	ok := &Contact{GivenName: new("Ada"), URLs: []LabeledValue{{Value: "https://a.b/" + strings.Repeat("x", MaxURLLength-12)}}}
+	if err := ok.Normalize(); err != nil {
+		t.Errorf("a URL of %d characters: %v", MaxURLLength, err)
 	}
 }
