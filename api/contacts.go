@@ -54,7 +54,7 @@ type ContactInput struct {
 	Phones         Nullable[[]PhoneInput]   `json:"phones,omitempty" maxItems:"20" doc:"Replaces the whole list."`
 	Addresses      Nullable[[]AddressInput] `json:"addresses,omitempty" maxItems:"20" doc:"Replaces the whole list."`
 	URLs           Nullable[[]URLInput]     `json:"urls,omitempty" maxItems:"20" doc:"Replaces the whole list."`
-	Birthday       Nullable[string]         `json:"birthday,omitempty" format:"date" doc:"YYYY-MM-DD, a real date." example:"1815-12-10"`
+	Birthday       Nullable[string]         `json:"birthday,omitempty" pattern:"^(?:[0-9]{4}|-)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$" doc:"A real date: YYYY-MM-DD, or --MM-DD when the year is unknown (--02-29 is one)." example:"1815-12-10"`
 	Tags           Nullable[[]string]       `json:"tags,omitempty" maxItems:"50" minLength:"1" maxLength:"50" doc:"1–50 characters each; stored trimmed, lower-cased and de-duplicated, order kept." example:"[\"friends\",\"london\"]"`
 	IntroducedByID Nullable[uuid.UUID]      `json:"introducedById,omitempty" format:"uuid" doc:"Another contact of this account who introduced this one." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
 }
@@ -62,7 +62,7 @@ type ContactInput struct {
 // contactInputFields maps ContactInput onto model.Contact's fields.
 var contactInputFields = pairInput[ContactInput, model.Contact]()
 
-func (in ContactInput) patch() model.ContactPatch { return contactInputFields.patch(&in) }
+func (in ContactInput) patch() (model.ContactPatch, error) { return contactInputFields.patch(&in) }
 
 // ListParams are the pagination query parameters of every list.
 type ListParams struct {
@@ -191,9 +191,13 @@ func (s *server) createContact() {
 		IdempotencyKeyParam
 		Body ContactInput
 	}) (*contactCreatedResponse, error) {
+		patch, err := in.Body.patch()
+		if err != nil {
+			return nil, problem(err, "Contact")
+		}
 		c := new(model.Contact)
-		in.Body.patch().Assign(c)
-		c, err := s.contacts.Create(ctx, actor(ctx), c)
+		patch.Assign(c)
+		c, err = s.contacts.Create(ctx, actor(ctx), c)
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
@@ -246,7 +250,11 @@ func (s *server) updateContact() {
 		IfMatchParam
 		Body ContactInput
 	}) (*contactResponse, error) {
-		c, err := s.contacts.Update(ctx, actor(ctx), in.ID, in.Body.patch(), precondition(in.IfMatchParam, contactETag))
+		patch, err := in.Body.patch()
+		if err != nil {
+			return nil, problem(err, "Contact")
+		}
+		c, err := s.contacts.Update(ctx, actor(ctx), in.ID, patch, precondition(in.IfMatchParam, contactETag))
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}

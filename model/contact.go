@@ -46,7 +46,7 @@ type Contact struct {
 	Phones         []LabeledValue `bun:"phones,type:jsonb,notnull" json:"phones"`
 	Addresses      []Address      `bun:"addresses,type:jsonb,notnull" json:"addresses"`
 	URLs           []LabeledValue `bun:"urls,type:jsonb,notnull" json:"urls"`
-	Birthday       *Date          `bun:"birthday,type:date" json:"birthday" format:"date"`
+	Birthday       *Date          `bun:"birthday,type:date" json:"birthday" pattern:"^(?:[0-9]{4}|-)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$" doc:"YYYY-MM-DD, or --MM-DD when the year is unknown."`
 	Tags           []string       `bun:"tags,array,notnull" json:"tags" minLength:"1" maxLength:"50"`
 	IntroducedByID *uuid.UUID     `bun:"introduced_by_id,type:uuid" json:"introducedById" format:"uuid" nullable:"true"`
 	Version        int64          `bun:"version,notnull,default:1" json:"-"`
