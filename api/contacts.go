@@ -24,26 +24,45 @@ type PhoneInput struct {
 	Label string `json:"label,omitempty" maxLength:"50" nullable:"true" doc:"Free text such as mobile; absent, null and blank all mean no label." example:"mobile"`
 }
 
+// AddressInput is one postal address of a contact: at least one of street,
+// city, region, postalCode or country, each part trimmed.
+type AddressInput struct {
+	Label      string `json:"label,omitempty" maxLength:"500" nullable:"true" doc:"Free text such as home or work; absent, null and blank all mean no label." example:"home"`
+	Street     string `json:"street,omitempty" maxLength:"500" nullable:"true" doc:"May span several lines." example:"12 St James's Square"`
+	City       string `json:"city,omitempty" maxLength:"500" nullable:"true" example:"London"`
+	Region     string `json:"region,omitempty" maxLength:"500" nullable:"true" example:"Greater London"`
+	PostalCode string `json:"postalCode,omitempty" maxLength:"500" nullable:"true" example:"SW1Y 4LE"`
+	Country    string `json:"country,omitempty" maxLength:"500" nullable:"true" example:"United Kingdom"`
+}
+
+// URLInput is one web link of a contact.
+type URLInput struct {
+	Value string `json:"value" minLength:"1" maxLength:"2048" doc:"An absolute http:// or https:// URL, stored as sent." example:"https://example.com/ada"`
+	Label string `json:"label,omitempty" maxLength:"50" nullable:"true" doc:"Free text such as blog or profile; absent, null and blank all mean no label." example:"blog"`
+}
+
 // ContactInput is the body of POST and PATCH. On POST every field is
 // optional (but a contact needs a name, company or email); on PATCH an
 // absent field is left alone and null clears it.
 type ContactInput struct {
-	GivenName      Nullable[string]       `json:"givenName,omitempty" maxLength:"100" example:"Ada"`
-	FamilyName     Nullable[string]       `json:"familyName,omitempty" maxLength:"100" example:"Lovelace"`
-	Nickname       Nullable[string]       `json:"nickname,omitempty" maxLength:"100" example:"Countess"`
-	Company        Nullable[string]       `json:"company,omitempty" maxLength:"200" example:"Analytical Engines Ltd"`
-	JobTitle       Nullable[string]       `json:"jobTitle,omitempty" maxLength:"200" example:"Programmer"`
-	Emails         Nullable[[]EmailInput] `json:"emails,omitempty" maxItems:"20" doc:"Replaces the whole list."`
-	Phones         Nullable[[]PhoneInput] `json:"phones,omitempty" maxItems:"20" doc:"Replaces the whole list."`
-	Birthday       Nullable[string]       `json:"birthday,omitempty" format:"date" doc:"YYYY-MM-DD, a real date." example:"1815-12-10"`
-	Tags           Nullable[[]string]     `json:"tags,omitempty" maxItems:"50" minLength:"1" maxLength:"50" doc:"1–50 characters each; stored trimmed, lower-cased and de-duplicated, order kept." example:"[\"friends\",\"london\"]"`
-	IntroducedByID Nullable[uuid.UUID]    `json:"introducedById,omitempty" format:"uuid" doc:"Another contact of this account who introduced this one." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
+	GivenName      Nullable[string]         `json:"givenName,omitempty" maxLength:"100" example:"Ada"`
+	FamilyName     Nullable[string]         `json:"familyName,omitempty" maxLength:"100" example:"Lovelace"`
+	Nickname       Nullable[string]         `json:"nickname,omitempty" maxLength:"100" example:"Countess"`
+	Company        Nullable[string]         `json:"company,omitempty" maxLength:"200" example:"Analytical Engines Ltd"`
+	JobTitle       Nullable[string]         `json:"jobTitle,omitempty" maxLength:"200" example:"Programmer"`
+	Emails         Nullable[[]EmailInput]   `json:"emails,omitempty" maxItems:"20" doc:"Replaces the whole list."`
+	Phones         Nullable[[]PhoneInput]   `json:"phones,omitempty" maxItems:"20" doc:"Replaces the whole list."`
+	Addresses      Nullable[[]AddressInput] `json:"addresses,omitempty" maxItems:"20" doc:"Replaces the whole list."`
+	URLs           Nullable[[]URLInput]     `json:"urls,omitempty" maxItems:"20" doc:"Replaces the whole list."`
+	Birthday       Nullable[string]         `json:"birthday,omitempty" pattern:"^(?:[0-9]{4}|-)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$" doc:"A real date: YYYY-MM-DD, or --MM-DD when the year is unknown (--02-29 is one)." example:"1815-12-10"`
+	Tags           Nullable[[]string]       `json:"tags,omitempty" maxItems:"50" minLength:"1" maxLength:"50" doc:"1–50 characters each; stored trimmed, lower-cased and de-duplicated, order kept." example:"[\"friends\",\"london\"]"`
+	IntroducedByID Nullable[uuid.UUID]      `json:"introducedById,omitempty" format:"uuid" doc:"Another contact of this account who introduced this one." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
 }
 
 // contactInputFields maps ContactInput onto model.Contact's fields.
 var contactInputFields = pairInput[ContactInput, model.Contact]()
 
-func (in ContactInput) patch() model.ContactPatch { return contactInputFields.patch(&in) }
+func (in ContactInput) patch() (model.ContactPatch, error) { return contactInputFields.patch(&in) }
 
 // ListParams are the pagination query parameters of every list.
 type ListParams struct {
@@ -172,9 +191,13 @@ func (s *server) createContact() {
 		IdempotencyKeyParam
 		Body ContactInput
 	}) (*contactCreatedResponse, error) {
+		patch, err := in.Body.patch()
+		if err != nil {
+			return nil, problem(err, "Contact")
+		}
 		c := new(model.Contact)
-		in.Body.patch().Assign(c)
-		c, err := s.contacts.Create(ctx, actor(ctx), c)
+		patch.Assign(c)
+		c, err = s.contacts.Create(ctx, actor(ctx), c)
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}
@@ -227,7 +250,11 @@ func (s *server) updateContact() {
 		IfMatchParam
 		Body ContactInput
 	}) (*contactResponse, error) {
-		c, err := s.contacts.Update(ctx, actor(ctx), in.ID, in.Body.patch(), precondition(in.IfMatchParam, contactETag))
+		patch, err := in.Body.patch()
+		if err != nil {
+			return nil, problem(err, "Contact")
+		}
+		c, err := s.contacts.Update(ctx, actor(ctx), in.ID, patch, precondition(in.IfMatchParam, contactETag))
 		if err != nil {
 			return nil, problem(err, "Contact")
 		}

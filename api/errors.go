@@ -130,6 +130,14 @@ func newHumaErrorWithContext(ctx huma.Context, status int, msg string, errs ...e
 	return newHumaError(status, msg, errs...)
 }
 
+// patternMessages say in words what a pattern of the document means, for
+// the 422 of a value that does not match it: Huma's own message quotes the
+// expression, and its patternDescription tag is not a JSON Schema keyword
+// (document validators refuse it).
+var patternMessages = map[string]string{
+	fmt.Sprintf(validation.MsgExpectedMatchPattern, model.DatePattern): "Must be a date written YYYY-MM-DD, or --MM-DD without the year",
+}
+
 var requiredProperty = regexp.MustCompile(`^expected required property (\S+) to be present$`)
 
 // flatten keys Huma's validation details the way Zod's flatten() does.
@@ -146,6 +154,9 @@ func flatten(details []*huma.ErrorDetail) *ValidationDetails {
 		// A null where the schema has no null: said as the model says it.
 		if d.Value == nil && strings.HasPrefix(msg, "expected ") && strings.HasPrefix(loc, "body.") {
 			msg = "Must not be null"
+		}
+		if m, ok := patternMessages[msg]; ok {
+			msg = m
 		}
 		// An unknown property is a problem of the object that holds it.
 		if msg == "unexpected property" {

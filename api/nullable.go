@@ -86,9 +86,11 @@ func pairInput[I, M any]() inputFields[I, M] {
 }
 
 // patch is the partial update in: every field that was sent sets the model
-// field of its name, null clearing it.
-func (pairs inputFields[I, M]) patch(in *I) model.Patch[M] {
+// field of its name, null clearing it. A string the model's type does not
+// parse is a validation error of its field.
+func (pairs inputFields[I, M]) patch(in *I) (model.Patch[M], error) {
 	var p model.Patch[M]
+	verr := &model.ValidationError{}
 	v := reflect.ValueOf(in).Elem()
 	values := reflect.ValueOf(&p.Values).Elem()
 	for _, pair := range pairs {
@@ -97,11 +99,17 @@ func (pairs inputFields[I, M]) patch(in *I) model.Patch[M] {
 			continue
 		}
 		p.With(pair.model.JSON)
-		if !n.Field(1).Bool() { // not Null
-			values.FieldByIndex(pair.model.Index()).Set(convert(n.Field(2), pair.model.Type))
+		if n.Field(1).Bool() { // Null
+			continue
 		}
+		value, err := convert(n.Field(2), pair.model.Type)
+		if err != nil {
+			verr.Field(pair.model.JSON, capitalize(err.Error()))
+			continue
+		}
+		values.FieldByIndex(pair.model.Index()).Set(value)
 	}
-	return p
+	return p, verr.OrNil()
 }
 
 var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
@@ -124,26 +132,32 @@ func convertible(from, to reflect.Type) bool {
 	return from.Kind() == reflect.String && reflect.PointerTo(to).Implements(textUnmarshaler)
 }
 
-// convert turns v into a value of type to (see convertible). A string that
-// does not parse becomes the zero value: Huma has validated its format.
-func convert(v reflect.Value, to reflect.Type) reflect.Value {
+// convert turns v into a value of type to (see convertible), or says why
+// a string does not parse: a schema can say what a date looks like, not
+// which dates exist.
+func convert(v reflect.Value, to reflect.Type) (reflect.Value, error) {
 	switch {
 	case v.Type().AssignableTo(to):
-		return v
+		return v, nil
 	case to.Kind() == reflect.Pointer:
 		p := reflect.New(to.Elem())
-		p.Elem().Set(convert(v, to.Elem()))
-		return p
+		e, err := convert(v, to.Elem())
+		p.Elem().Set(e)
+		return p, err
 	case v.Kind() == reflect.Slice:
 		out := reflect.MakeSlice(to, v.Len(), v.Len())
 		for i := range v.Len() {
-			out.Index(i).Set(convert(v.Index(i), to.Elem()))
+			e, err := convert(v.Index(i), to.Elem())
+			if err != nil {
+				return out, err
+			}
+			out.Index(i).Set(e)
 		}
-		return out
+		return out, nil
 	case v.Kind() == reflect.Struct:
-		return v.Convert(to)
+		return v.Convert(to), nil
 	}
 	p := reflect.New(to)
-	_ = p.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(v.String()))
-	return p.Elem()
+	err := p.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(v.String()))
+	return p.Elem(), err
 }

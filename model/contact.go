@@ -3,8 +3,10 @@ package model
 import (
 	"fmt"
 	"net/mail"
+	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -15,6 +17,17 @@ import (
 type LabeledValue struct {
 	Value string `json:"value"`
 	Label string `json:"label"`
+}
+
+// Address is one postal address of a contact. Street may span lines; a
+// blank part is "".
+type Address struct {
+	Label      string `json:"label"`
+	Street     string `json:"street"`
+	City       string `json:"city"`
+	Region     string `json:"region"`
+	PostalCode string `json:"postalCode"`
+	Country    string `json:"country"`
 }
 
 // Contact is one person in an account's contact book. Its JSON form is the
@@ -31,7 +44,9 @@ type Contact struct {
 	JobTitle       *string        `bun:"job_title" json:"jobTitle"`
 	Emails         []LabeledValue `bun:"emails,type:jsonb,notnull" json:"emails"`
 	Phones         []LabeledValue `bun:"phones,type:jsonb,notnull" json:"phones"`
-	Birthday       *Date          `bun:"birthday,type:date" json:"birthday" format:"date"`
+	Addresses      []Address      `bun:"addresses,type:jsonb,notnull" json:"addresses"`
+	URLs           []LabeledValue `bun:"urls,type:jsonb,notnull" json:"urls"`
+	Birthday       *Date          `bun:"birthday,type:date" json:"birthday" pattern:"^(?:[0-9]{4}|-)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$" doc:"YYYY-MM-DD, or --MM-DD when the year is unknown."`
 	Tags           []string       `bun:"tags,array,notnull" json:"tags" minLength:"1" maxLength:"50"`
 	IntroducedByID *uuid.UUID     `bun:"introduced_by_id,type:uuid" json:"introducedById" format:"uuid" nullable:"true"`
 	Version        int64          `bun:"version,notnull,default:1" json:"-"`
@@ -43,6 +58,7 @@ type Contact struct {
 // Normalize enforces the rules that only hold after normalisation.
 const (
 	MaxTagLength = 50
+	MaxURLLength = 2048
 )
 
 // Messages of rules stated in more than one place (the model, and the
@@ -59,8 +75,10 @@ var ContactFields = FieldsOf[Contact]()
 type ContactPatch = Patch[Contact]
 
 // Normalize puts a contact in its stored form: text fields trimmed (blank
-// means absent), lists never nil, tags trimmed, lower-cased and
-// de-duplicated in their first-seen order. It then checks the rules that
+// means absent), lists never nil, every text of emails, phones, addresses
+// and URLs trimmed, tags trimmed, lower-cased and de-duplicated in their
+// first-seen order. It checks each item of a list (an address needs more
+// than a label, a URL must be one a browser opens) and then the rules that
 // span fields.
 func (c *Contact) Normalize() error {
 	verr := &ValidationError{}
@@ -83,6 +101,13 @@ func (c *Contact) Normalize() error {
 		}
 		checkText(verr, "phones", &v)
 		return ""
+	})
+	c.Addresses = normalizeAddresses(verr, c.Addresses)
+	c.URLs = normalizeLabeled(verr, "urls", c.URLs, func(i int, v string) string {
+		if strings.ContainsRune(v, 0) {
+			return MsgNUL
+		}
+		return urlProblem(i, v)
 	})
 	tags, err := NormalizeTags("tags", c.Tags)
 	verr.merge(err)
@@ -111,6 +136,40 @@ func normalizeLabeled(verr *ValidationError, field string, list []LabeledValue, 
 		checkText(verr, field, &list[i].Label)
 	}
 	return list
+}
+
+// normalizeAddresses trims every part of each address (never nil) and
+// refuses an address with nothing but a label.
+func normalizeAddresses(verr *ValidationError, list []Address) []Address {
+	if list == nil {
+		return []Address{}
+	}
+	for i := range list {
+		a := &list[i]
+		for _, part := range []*string{&a.Label, &a.Street, &a.City, &a.Region, &a.PostalCode, &a.Country} {
+			*part = strings.TrimSpace(*part)
+			checkText(verr, "addresses", part)
+		}
+		if a.Street+a.City+a.Region+a.PostalCode+a.Country == "" {
+			verr.Field("addresses", fmt.Sprintf("addresses[%d] needs at least one of street, city, region, postalCode or country", i))
+		}
+	}
+	return list
+}
+
+// urlProblem is what is wrong with the i-th URL of a contact, or "": it
+// must be an absolute http or https URL with a host (a link a browser can
+// open; javascript: and relative ones are not), of at most MaxURLLength
+// characters. It is kept as sent, not re-encoded.
+func urlProblem(i int, v string) string {
+	if utf8.RuneCountInString(v) > MaxURLLength {
+		return fmt.Sprintf("urls[%d].value must be at most %d characters", i, MaxURLLength)
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return fmt.Sprintf("urls[%d].value must be an absolute http:// or https:// URL", i)
+	}
+	return ""
 }
 
 // checkText refuses NUL characters, which JSON allows and Postgres text does not.

@@ -158,7 +158,7 @@ func TestExport_CSVRoundTrip(t *testing.T) {
 	t.Run("contacts", func(t *testing.T) {
 		body := exportedFile(t, s.do(t, http.MethodGet, "/api/v1/export?format=csv&resource=contacts", a.Key, nil), "text/csv; charset=utf-8", "-contacts.csv")
 		header, rows := readCSV(t, body)
-		if strings.Join(header, ",") != "id,givenName,familyName,nickname,company,jobTitle,emails,phones,birthday,tags,introducedById,createdAt,updatedAt" {
+		if strings.Join(header, ",") != "id,givenName,familyName,nickname,company,jobTitle,emails,phones,addresses,urls,birthday,tags,introducedById,createdAt,updatedAt" {
 			t.Fatalf("header = %v", header)
 		}
 		if len(rows) != 2 || rows[0]["id"] != c["id"] || rows[1]["id"] != plain["id"] {

@@ -20,6 +20,8 @@ func sampleValue(t *testing.T, f model.Field[model.Contact], introducer string) 
 	switch f.JSON {
 	case "emails":
 		return []any{map[string]any{"value": "walk@example.com", "label": "work"}}
+	case "urls":
+		return []any{map[string]any{"value": "https://example.com/walk", "label": "walk"}}
 	case "introducedById":
 		return introducer
 	}
@@ -28,6 +30,9 @@ func sampleValue(t *testing.T, f model.Field[model.Contact], introducer string) 
 		return "walk " + f.JSON
 	case reflect.TypeFor[[]model.LabeledValue]():
 		return []any{map[string]any{"value": "+1 555 0100", "label": "walk " + f.JSON}}
+	case reflect.TypeFor[[]model.Address]():
+		return []any{map[string]any{"label": "walk", "street": "1 Walk Street\nFlat 2", "city": "Walkton",
+			"region": "Walkshire", "postalCode": "W1 2AB", "country": "Walkland"}}
 	case reflect.TypeFor[[]string]():
 		return []any{"walk-" + f.JSON}
 	case reflect.TypeFor[*model.Date]():

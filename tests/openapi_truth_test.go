@@ -101,7 +101,7 @@ func TestOpenAPI_SchemasMatchTheJSON(t *testing.T) {
 			t.Errorf("Contact.%s can be null but is not nullable", f)
 		}
 	}
-	for _, f := range []string{"emails", "phones", "tags"} {
+	for _, f := range []string{"emails", "phones", "addresses", "urls", "tags"} {
 		if slices.Contains(types(prop("Contact", f)), "null") {
 			t.Errorf("Contact.%s is always a list but is declared nullable", f)
 		}
@@ -122,6 +122,10 @@ func TestOpenAPI_SchemasMatchTheJSON(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"Contact", "ContactInput"} {
+		// The tags repeat model.DatePattern: a schema says both forms.
+		if p := prop(s, "birthday"); at(p, "pattern") != model.DatePattern || at(p, "format") != nil {
+			t.Errorf("%s.birthday: pattern %v, format %v; want model.DatePattern and no format", s, at(p, "pattern"), at(p, "format"))
+		}
 		items := at(prop(s, "tags"), "items")
 		if at(items, "minLength") != 1.0 || at(items, "maxLength") != float64(model.MaxTagLength) {
 			t.Errorf("%s.tags items = %v, want minLength 1, maxLength %d", s, items, model.MaxTagLength)

@@ -16,7 +16,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/oapi-codegen/nullable"
 	// The generated client imports the runtime's root package; importing it
@@ -75,12 +74,14 @@ func TestFlow(t *testing.T) {
 		t.Fatal("no id")
 	}
 
-	// One introduced by her, with a birthday.
-	birthday := openapi_types.Date{Time: time.Date(1906, 12, 9, 0, 0, 0, 0, time.UTC)}
+	// One introduced by her, with a birthday without its year, an address
+	// and a link.
 	res, err = c.CreateContactWithResponse(ctx, nil, ContactInput{
 		GivenName:      nullable.NewNullableWithValue("Grace"),
 		FamilyName:     nullable.NewNullableWithValue("Hopper"),
-		Birthday:       nullable.NewNullableWithValue(birthday),
+		Birthday:       nullable.NewNullableWithValue("--12-09"),
+		Addresses:      nullable.NewNullableWithValue([]AddressInput{{City: nullable.NewNullableWithValue("Arlington"), Country: nullable.NewNullableWithValue("USA")}}),
+		Urls:           nullable.NewNullableWithValue([]URLInput{{Value: "https://example.com/grace"}}),
 		Tags:           nullable.NewNullableWithValue([]string{"Navy", "compilers"}),
 		IntroducedById: nullable.NewNullableWithValue(ada.Id),
 	})
@@ -88,6 +89,10 @@ func TestFlow(t *testing.T) {
 	grace := res.JSON201.Data
 	if by, err := grace.IntroducedById.Get(); err != nil || by != ada.Id {
 		t.Fatalf("introducedById = %+v, want %s", grace.IntroducedById, ada.Id)
+	}
+	if b, _ := grace.Birthday.Get(); b != "--12-09" || len(grace.Addresses) != 1 || grace.Addresses[0].City != "Arlington" ||
+		grace.Addresses[0].Street != "" || len(grace.Urls) != 1 || grace.Urls[0].Value != "https://example.com/grace" {
+		t.Fatalf("birthday, addresses, urls: %s", res.Body)
 	}
 	if res.Headers201 == nil || res.Headers201.ETag == nil || *res.Headers201.ETag == "" {
 		t.Fatal("no ETag on the created contact")
@@ -108,7 +113,7 @@ func TestFlow(t *testing.T) {
 	// Null clears: birthday and introducer go, the rest stays.
 	upd, err := c.UpdateContactWithResponse(ctx, grace.Id, &UpdateContactParams{IfMatch: &firstTag}, ContactInput{
 		Nickname:       nullable.NewNullableWithValue("Amazing Grace"),
-		Birthday:       nullable.NewNullNullable[openapi_types.Date](),
+		Birthday:       nullable.NewNullNullable[string](),
 		IntroducedById: nullable.NewNullNullable[openapi_types.UUID](),
 	})
 	status(t, err, upd, http.StatusOK)
