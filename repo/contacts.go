@@ -20,6 +20,7 @@ type ContactRepo struct {
 	db       *bun.DB
 	ev       *events
 	contacts owned[model.Contact] // for Delete
+	region   string               // of phone numbers without a country code
 }
 
 // Create inserts a contact for actor's account and logs contact.created in

@@ -111,6 +111,13 @@ func WithWebhookPolicy(p egress.Policy) Option {
 	return func(s *Store) { s.Webhooks.policy = p }
 }
 
+// WithPhoneRegion sets the region of phone numbers written without a
+// country code (model.PhoneKey), for duplicates and merges; without it,
+// model.DefaultPhoneRegion.
+func WithPhoneRegion(region string) Option {
+	return func(s *Store) { s.Contacts.region = region }
+}
+
 // NewStore returns the repositories over db.
 func NewStore(db *bun.DB, opts ...Option) *Store {
 	ev := newEvents(db)
@@ -120,8 +127,8 @@ func NewStore(db *bun.DB, opts ...Option) *Store {
 		DB:       db,
 		Accounts: &AccountRepo{db: db},
 		Keys:     &KeyRepo{db: db},
-		Contacts: &ContactRepo{db: db, ev: ev, contacts: owned[model.Contact]{db, ev, model.ResourceContact,
-			model.ActionContactCreated, model.ActionContactUpdated, model.ActionContactDeleted}},
+		Contacts: &ContactRepo{db: db, ev: ev, region: model.DefaultPhoneRegion, contacts: owned[model.Contact]{db, ev,
+			model.ResourceContact, model.ActionContactCreated, model.ActionContactUpdated, model.ActionContactDeleted}},
 		Tags: &TagRepo{db: db},
 		Notes: &NoteRepo{db: db, notes: owned[model.Note]{db, ev, model.ResourceNote,
 			model.ActionNoteCreated, model.ActionNoteUpdated, model.ActionNoteDeleted}},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/remy-crm/remy/api"
+	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo/delivery"
 )
 
@@ -26,6 +27,7 @@ type config struct {
 	DebugAddr      string
 	MetricsAddr    string
 	RequestTimeout time.Duration
+	PhoneRegion    string
 
 	WebhookAllowPrivate bool
 	WebhookTimeout      time.Duration
@@ -45,6 +47,7 @@ const (
 	envDebugAddr      = "REMY_DEBUG_ADDR"
 	envMetricsAddr    = "REMY_METRICS_ADDR"
 	envRequestTimeout = "REMY_REQUEST_TIMEOUT"
+	envPhoneRegion    = "REMY_PHONE_REGION"
 
 	envWebhookAllowPrivate = "REMY_WEBHOOK_ALLOW_PRIVATE"
 	envWebhookTimeout      = "REMY_WEBHOOK_TIMEOUT"
@@ -62,6 +65,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		DebugAddr:      getenv(envDebugAddr),
 		MetricsAddr:    getenv(envMetricsAddr),
 		RequestTimeout: api.DefaultRequestTimeout,
+		PhoneRegion:    model.DefaultPhoneRegion,
 
 		WebhookTimeout:     delivery.DefaultTimeout,
 		WebhookRetryDelays: delivery.DefaultRetryDelays,
@@ -100,6 +104,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return cfg, fmt.Errorf("%s: want a Go duration of at least 100ms such as 10s, got %q", envRequestTimeout, v)
 		}
 		cfg.RequestTimeout = d
+	}
+	if v := getenv(envPhoneRegion); v != "" {
+		r, err := model.ParsePhoneRegion(v)
+		if err != nil {
+			return cfg, fmt.Errorf("%s: %w", envPhoneRegion, err)
+		}
+		cfg.PhoneRegion = r
 	}
 	if v := getenv(envWebhookAllowPrivate); v != "" {
 		b, err := strconv.ParseBool(v)
