@@ -112,17 +112,23 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.PhoneRegion = r
 	}
+	err := cfg.loadWebhooks(getenv)
+	return cfg, err
+}
+
+// loadWebhooks reads the webhook worker's settings.
+func (cfg *config) loadWebhooks(getenv func(string) string) error {
 	if v := getenv(envWebhookAllowPrivate); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return cfg, fmt.Errorf("%s: want true or false, got %q", envWebhookAllowPrivate, v)
+			return fmt.Errorf("%s: want true or false, got %q", envWebhookAllowPrivate, v)
 		}
 		cfg.WebhookAllowPrivate = b
 	}
 	if v := getenv(envWebhookTimeout); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return cfg, fmt.Errorf("%s: want a positive duration such as 15s, got %q", envWebhookTimeout, v)
+			return fmt.Errorf("%s: want a positive duration such as 15s, got %q", envWebhookTimeout, v)
 		}
 		cfg.WebhookTimeout = d
 	}
@@ -131,12 +137,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		for _, s := range strings.Split(v, ",") {
 			d, err := time.ParseDuration(strings.TrimSpace(s))
 			if err != nil || d < 0 {
-				return cfg, fmt.Errorf("%s: want comma-separated durations such as 5s,5m,30m, got %q", envWebhookRetryDelays, v)
+				return fmt.Errorf("%s: want comma-separated durations such as 5s,5m,30m, got %q", envWebhookRetryDelays, v)
 			}
 			cfg.WebhookRetryDelays = append(cfg.WebhookRetryDelays, d)
 		}
 	}
-	return cfg, nil
+	return nil
 }
 
 func (c config) logger(w io.Writer) *slog.Logger {
