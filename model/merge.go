@@ -11,6 +11,9 @@ import (
 // MaxMergeSources is how many contacts one merge folds into its target.
 const MaxMergeSources = 10
 
+// MsgMergeTarget refuses a merge whose sources name its target.
+const MsgMergeTarget = "Must not name the contact merged into"
+
 // CheckMergeSources refuses a merge's list of sources that is empty, too
 // long, repeats an id or names the target (as field sourceIds).
 func CheckMergeSources(target uuid.UUID, sources []uuid.UUID) error {
@@ -25,7 +28,7 @@ func CheckMergeSources(target uuid.UUID, sources []uuid.UUID) error {
 	for _, id := range sources {
 		switch {
 		case id == target:
-			verr.Field("sourceIds", "Must not name the contact merged into")
+			verr.Field("sourceIds", MsgMergeTarget)
 		case seen[id]:
 			verr.Field("sourceIds", "Must not name a contact twice")
 		}

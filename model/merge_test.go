@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
@@ -87,7 +88,7 @@ func TestGroupDuplicates(t *testing.T) {
 		{ID: uuid.New(), GivenName: str("José"), Emails: []LabeledValue{{Value: "solo@example.com"}}},
 	}
 	var got []string
-	for _, g := range GroupDuplicates(cs, "US") {
+	for _, g := range GroupDuplicates(cs, NewPhoneKeys("US", 10)) {
 		ids := ""
 		for _, c := range g.Contacts {
 			for i := range cs {
@@ -117,6 +118,30 @@ func TestParsePhoneRegion(t *testing.T) {
 	for _, bad := range []string{"", "XX", "USA", "1"} {
 		if _, err := ParsePhoneRegion(bad); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// Large inputs are keyed on every core: the groups are the same as one
+// core's (run with -race).
+func TestGroupDuplicates_Many(t *testing.T) {
+	t.Parallel()
+	cs := make([]Contact, 2000)
+	for i := range cs {
+		n := i / 2 // pairs: national and international forms of one number
+		phone := fmt.Sprintf("(415) 555-%04d", n)
+		if i%2 == 1 {
+			phone = fmt.Sprintf("+1 415 555 %04d", n)
+		}
+		cs[i] = Contact{ID: uuid.New(), Phones: []LabeledValue{{Value: phone}}}
+	}
+	groups := GroupDuplicates(cs, NewPhoneKeys("US", 100))
+	if len(groups) != 1000 {
+		t.Fatalf("%d groups, want 1000", len(groups))
+	}
+	for n, g := range groups {
+		if g.Value != fmt.Sprintf("+1415555%04d", n) || len(g.Contacts) != 2 || g.Contacts[0].ID != cs[2*n].ID || g.Contacts[1].ID != cs[2*n+1].ID {
+			t.Fatalf("group %d = %s %v", n, g.Value, g.Contacts)
 		}
 	}
 }
