@@ -273,21 +273,26 @@ Rate limits: a token bucket per API key; every response says where you stand in
 ` + "`RateLimit-Policy`" + ` and ` + "`RateLimit`" + ` (draft-ietf-httpapi-ratelimit-headers-10), and a 429 says
 when to come back in ` + "`Retry-After`" + `.`
 
-// documentEnums gives the Activity Log's closed sets their enums from
-// model's lists, so a new action or auth method cannot be left out of the
-// document.
+// documentEnums gives the closed sets of the Activity Log and of duplicate
+// groups their enums from model's lists, so a new action or reason cannot
+// be left out of the document.
 func documentEnums(oapi *huma.OpenAPI) {
-	activity := oapi.Components.Schemas.Map()["Activity"]
-	if activity == nil {
-		return
-	}
-	for name, values := range map[string][]string{
-		"action":       model.Actions,
-		"resourceType": model.ResourceTypes,
-		"authMethod":   model.AuthMethods,
+	for schema, props := range map[string]map[string][]string{
+		"Activity": {
+			"action":       model.Actions,
+			"resourceType": model.ResourceTypes,
+			"authMethod":   model.AuthMethods,
+		},
+		"DuplicateGroup": {"reason": model.DuplicateReasons},
 	} {
-		activity.Properties[name].Enum = anys(values)
-		activity.Properties[name].PrecomputeMessages()
+		s := oapi.Components.Schemas.Map()[schema]
+		if s == nil {
+			continue
+		}
+		for name, values := range props {
+			s.Properties[name].Enum = anys(values)
+			s.Properties[name].PrecomputeMessages()
+		}
 	}
 }
 
