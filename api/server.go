@@ -258,10 +258,10 @@ Every /api/v1 request needs ` + "`Authorization: Bearer rmy_…`" + `. Successfu
 ` + "`{\"data\": …}`" + ` (lists add ` + "`\"total\"`" + `); errors are ` + "`{\"error\": \"…\"}`" + `, and validation
 errors (422) add ` + "`details.fieldErrors`" + ` and ` + "`details.formErrors`" + `.
 
-Safe retries: single resources carry a strong ` + "`ETag`" + `; send it in ` + "`If-Match`" + ` on PATCH and
-DELETE to change only that version (412 otherwise) and in ` + "`If-None-Match`" + ` on GET to get a
-304. POSTs that create accept an ` + "`Idempotency-Key`" + ` header (1–255 characters, kept 24 hours
-per account): a retry replays the first response with ` + "`Idempotent-Replayed: true`" + `.
+Safe retries: single resources carry a strong ` + "`ETag`" + `; send it in ` + "`If-Match`" + ` on PATCH,
+DELETE and merge to change only that version (412 otherwise) and in ` + "`If-None-Match`" + ` on GET to
+get a 304. POSTs that create, and merges, accept an ` + "`Idempotency-Key`" + ` header (1–255 characters,
+kept 24 hours per account): a retry replays the first response with ` + "`Idempotent-Replayed: true`" + `.
 
 Scopes: each API key holds scopes (` + "`remy keys create --scopes contacts:read,notes:read`" + `;
 by default ` + "`all`" + `), and each operation names the scope it needs in its security requirement.
