@@ -28,8 +28,10 @@ var settableNames = func() []string {
 // (note.updated each) and the sources are deleted (contact.deleted each,
 // with the source as it was). A source or target that is missing or another
 // account's is ErrNotFound, and nothing changes; check (If-Match) runs on
-// the locked target. Every event goes through the same writes as a PATCH,
-// a note's move and a delete, with actor's key, address and user agent.
+// the locked target. The contacts' updates go through Update's write (the
+// row, its entry and its deliveries as a PATCH writes them), the moves and
+// deletions through events.log; every entry carries actor's key, address
+// and user agent.
 func (r *ContactRepo) Merge(ctx context.Context, actor model.Actor, targetID uuid.UUID, sourceIDs []uuid.UUID, check model.Precondition[model.Contact]) (*model.Contact, error) {
 	if err := model.CheckMergeSources(targetID, sourceIDs); err != nil {
 		return nil, err
