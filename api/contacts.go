@@ -150,6 +150,8 @@ func (s *server) registerContacts() {
 	s.getContact()
 	s.updateContact()
 	s.deleteContact()
+	s.listDuplicates()
+	s.mergeContacts()
 }
 
 func (s *server) listContacts() {

@@ -482,8 +482,11 @@ func queryExample(p *huma.Param) string {
 
 // bodyExample is a realistic fieldErrors for an operation's body.
 func bodyExample(op *huma.Operation) map[string][]string {
-	if strings.Contains(strings.ToLower(op.OperationID), "note") {
+	switch id := strings.ToLower(op.OperationID); {
+	case strings.Contains(id, "note"):
 		return map[string][]string{"body": {"Must not be blank"}}
+	case strings.Contains(id, "merge"):
+		return map[string][]string{"sourceIds": {model.MsgMergeTarget}}
 	}
 	return map[string][]string{"givenName": {capitalize(fmt.Sprintf(validation.MsgExpectedMaxLength, 100))}}
 }

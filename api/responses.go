@@ -45,12 +45,13 @@ type listTotal struct {
 
 // listTotals documents each list's total, by the type listed.
 var listTotals = map[reflect.Type]listTotal{
-	reflect.TypeFor[model.Contact]():  {"Count of all contacts that match the filters, before pagination.", 42},
-	reflect.TypeFor[model.Note]():     {"Count of all the contact's notes, before pagination.", 3},
-	reflect.TypeFor[model.Tag]():      {"How many distinct tags the account's contacts carry.", 7},
-	reflect.TypeFor[model.Activity](): {"Count of all matching entries, before pagination.", 42},
-	reflect.TypeFor[model.Webhook]():  {"Count of all the account's endpoints, before pagination.", 2},
-	reflect.TypeFor[model.Delivery](): {"Count of all matching deliveries, before pagination.", 12},
+	reflect.TypeFor[model.Contact]():        {"Count of all contacts that match the filters, before pagination.", 42},
+	reflect.TypeFor[model.Note]():           {"Count of all the contact's notes, before pagination.", 3},
+	reflect.TypeFor[model.Tag]():            {"How many distinct tags the account's contacts carry.", 7},
+	reflect.TypeFor[model.Activity]():       {"Count of all matching entries, before pagination.", 42},
+	reflect.TypeFor[model.Webhook]():        {"Count of all the account's endpoints, before pagination.", 2},
+	reflect.TypeFor[model.Delivery]():       {"Count of all matching deliveries, before pagination.", 12},
+	reflect.TypeFor[model.DuplicateGroup](): {"Count of all groups of possible duplicates, before pagination.", 2},
 }
 
 // TransformSchema says what the list's total counts.

@@ -261,10 +261,10 @@ Every /api/v1 request needs ` + "`Authorization: Bearer rmy_…`" + `. Successfu
 ` + "`{\"data\": …}`" + ` (lists add ` + "`\"total\"`" + `); errors are ` + "`{\"error\": \"…\"}`" + `, and validation
 errors (422) add ` + "`details.fieldErrors`" + ` and ` + "`details.formErrors`" + `.
 
-Safe retries: single resources carry a strong ` + "`ETag`" + `; send it in ` + "`If-Match`" + ` on PATCH and
-DELETE to change only that version (412 otherwise) and in ` + "`If-None-Match`" + ` on GET to get a
-304. POSTs that create accept an ` + "`Idempotency-Key`" + ` header (1–255 characters, kept 24 hours
-per account): a retry replays the first response with ` + "`Idempotent-Replayed: true`" + `.
+Safe retries: single resources carry a strong ` + "`ETag`" + `; send it in ` + "`If-Match`" + ` on PATCH,
+DELETE and merge to change only that version (412 otherwise) and in ` + "`If-None-Match`" + ` on GET to
+get a 304. POSTs that create, and merges, accept an ` + "`Idempotency-Key`" + ` header (1–255 characters,
+kept 24 hours per account): a retry replays the first response with ` + "`Idempotent-Replayed: true`" + `.
 
 Scopes: each API key holds scopes (` + "`remy keys create --scopes contacts:read,notes:read`" + `;
 by default ` + "`all`" + `), and each operation names the scope it needs in its security requirement.
@@ -276,21 +276,26 @@ Rate limits: a token bucket per API key; every response says where you stand in
 ` + "`RateLimit-Policy`" + ` and ` + "`RateLimit`" + ` (draft-ietf-httpapi-ratelimit-headers-10), and a 429 says
 when to come back in ` + "`Retry-After`" + `.`
 
-// documentEnums gives the Activity Log's closed sets their enums from
-// model's lists, so a new action or auth method cannot be left out of the
-// document.
+// documentEnums gives the closed sets of the Activity Log and of duplicate
+// groups their enums from model's lists, so a new action or reason cannot
+// be left out of the document.
 func documentEnums(oapi *huma.OpenAPI) {
-	activity := oapi.Components.Schemas.Map()["Activity"]
-	if activity == nil {
-		return
-	}
-	for name, values := range map[string][]string{
-		"action":       model.Actions,
-		"resourceType": model.ResourceTypes,
-		"authMethod":   model.AuthMethods,
+	for schema, props := range map[string]map[string][]string{
+		"Activity": {
+			"action":       model.Actions,
+			"resourceType": model.ResourceTypes,
+			"authMethod":   model.AuthMethods,
+		},
+		"DuplicateGroup": {"reason": model.DuplicateReasons},
 	} {
-		activity.Properties[name].Enum = anys(values)
-		activity.Properties[name].PrecomputeMessages()
+		s := oapi.Components.Schemas.Map()[schema]
+		if s == nil {
+			continue
+		}
+		for name, values := range props {
+			s.Properties[name].Enum = anys(values)
+			s.Properties[name].PrecomputeMessages()
+		}
 	}
 }
 

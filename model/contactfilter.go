@@ -96,6 +96,10 @@ func SearchTerms(field, q string) ([]string, error) {
 	return strings.Fields(q), nil
 }
 
+// TagKey is a tag in its stored form: trimmed and lower-cased. Two tags
+// with the same key are the same tag.
+func TagKey(tag string) string { return strings.ToLower(strings.TrimSpace(tag)) }
+
 // NormalizeTags puts tags in their stored form (trimmed, lower-cased,
 // de-duplicated in first-seen order): a contact's tags, and tag filters, so
 // a filter matches what a contact was given. Blank or over-long tags, or
@@ -104,7 +108,7 @@ func NormalizeTags(field string, tags []string) ([]string, error) {
 	verr := &ValidationError{}
 	out := make([]string, 0, len(tags))
 	for _, t := range tags {
-		t = strings.ToLower(strings.TrimSpace(t))
+		t = TagKey(t)
 		switch n := utf8.RuneCountInString(t); {
 		case n == 0:
 			verr.Field(field, "Tags must not be blank")

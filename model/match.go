@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 
@@ -11,6 +12,16 @@ import (
 // DefaultPhoneRegion is the region assumed for a phone number written
 // without a country code, when REMY_PHONE_REGION does not say otherwise.
 const DefaultPhoneRegion = "US"
+
+// ParsePhoneRegion checks a region code for PhoneKey (REMY_PHONE_REGION):
+// one phonenumbers knows, ISO 3166-1 alpha-2 ("US", "GB"), in any case.
+func ParsePhoneRegion(s string) (string, error) {
+	r := strings.ToUpper(strings.TrimSpace(s))
+	if !phonenumbers.GetSupportedRegions()[r] {
+		return "", fmt.Errorf("%q is not a region phone numbers are known for: want an ISO 3166-1 alpha-2 code such as US, GB or DE", s)
+	}
+	return r, nil
+}
 
 // Keys that decide when two contacts are the same person: the import's
 // duplicate check, GET /contacts/duplicates and merge's list union all

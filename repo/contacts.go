@@ -20,6 +20,9 @@ type ContactRepo struct {
 	db       *bun.DB
 	ev       *events
 	contacts owned[model.Contact] // for Delete
+	region   string               // of phone numbers without a country code
+	// phoneKeys remembers the keys of the phone numbers it has seen.
+	phoneKeys *model.PhoneKeys
 }
 
 // Create inserts a contact for actor's account and logs contact.created in

@@ -112,6 +112,21 @@ func WithWebhookPolicy(p egress.Policy) Option {
 	return func(s *Store) { s.Webhooks.policy = p }
 }
 
+// WithPhoneRegion sets the region of phone numbers written without a
+// country code (model.PhoneKey), for duplicates and merges; without it,
+// model.DefaultPhoneRegion.
+func WithPhoneRegion(region string) Option {
+	return func(s *Store) { s.Contacts.region, s.Contacts.phoneKeys = region, newPhoneKeys(region) }
+}
+
+// phoneKeysRemembered is how many phone numbers' keys a store remembers:
+// every number of an account of 10,000 contacts and more, in ~10 MB.
+const phoneKeysRemembered = 100_000
+
+func newPhoneKeys(region string) *model.PhoneKeys {
+	return model.NewPhoneKeys(region, phoneKeysRemembered)
+}
+
 // NewStore returns the repositories over db.
 func NewStore(db *bun.DB, opts ...Option) *Store {
 	ev := newEvents(db)
@@ -121,8 +136,9 @@ func NewStore(db *bun.DB, opts ...Option) *Store {
 		DB:       db,
 		Accounts: &AccountRepo{db: db},
 		Keys:     &KeyRepo{db: db},
-		Contacts: &ContactRepo{db: db, ev: ev, contacts: owned[model.Contact]{db, ev, model.ResourceContact,
-			model.ActionContactCreated, model.ActionContactUpdated, model.ActionContactDeleted}},
+		Contacts: &ContactRepo{db: db, ev: ev, region: model.DefaultPhoneRegion, phoneKeys: newPhoneKeys(model.DefaultPhoneRegion),
+			contacts: owned[model.Contact]{db, ev,
+				model.ResourceContact, model.ActionContactCreated, model.ActionContactUpdated, model.ActionContactDeleted}},
 		Tags: &TagRepo{db: db},
 		Notes: &NoteRepo{db: db, notes: owned[model.Note]{db, ev, model.ResourceNote,
 			model.ActionNoteCreated, model.ActionNoteUpdated, model.ActionNoteDeleted}},

@@ -66,7 +66,7 @@ type scopedOp struct {
 	id     string // operationId in /openapi.json
 	method string
 	path   string // with {contact}, {note}, {webhook}, {delivery} placeholders
-	body   string
+	body   string // {source}: a new contact (see payload)
 	scope  model.Scope
 	want   int // status for a key holding exactly the scope
 }
@@ -77,6 +77,8 @@ var scopedOps = []scopedOp{
 	{"getContact", http.MethodGet, "/api/v1/contacts/{contact}", "", model.ScopeContactsRead, http.StatusOK},
 	{"updateContact", http.MethodPatch, "/api/v1/contacts/{contact}", `{"nickname":"Changed"}`, model.ScopeContactsWrite, http.StatusOK},
 	{"deleteContact", http.MethodDelete, "/api/v1/contacts/{contact}", "", model.ScopeContactsWrite, http.StatusOK},
+	{"listContactDuplicates", http.MethodGet, "/api/v1/contacts/duplicates", "", model.ScopeContactsRead, http.StatusOK},
+	{"mergeContacts", http.MethodPost, "/api/v1/contacts/{contact}/merge", `{"sourceIds":["{source}"]}`, model.ScopeContactsWrite, http.StatusOK},
 	{"listNotes", http.MethodGet, "/api/v1/contacts/{contact}/notes", "", model.ScopeNotesRead, http.StatusOK},
 	{"createNote", http.MethodPost, "/api/v1/contacts/{contact}/notes", `{"body":"New note"}`, model.ScopeNotesWrite, http.StatusCreated},
 	{"getNote", http.MethodGet, "/api/v1/notes/{note}", "", model.ScopeNotesRead, http.StatusOK},
@@ -118,6 +120,17 @@ func (s *client) seedContactAndNote(t testing.TB, key string) (contactID, noteID
 	return contactID, res.Data(t)["id"].(string)
 }
 
+// payload is op's body, nil when it takes none; {source} in it becomes a
+// new contact of key's account (a merge's source, which the merge uses up).
+func (op scopedOp) payload(t testing.TB, s *testServer, key string) any {
+	t.Helper()
+	if !strings.Contains(op.body, "{source}") {
+		return nilIfEmpty(op.body)
+	}
+	id := s.createContact(t, key, map[string]any{"givenName": "Source"})["id"].(string)
+	return strings.ReplaceAll(op.body, "{source}", id)
+}
+
 func (op scopedOp) url(ids ...string) string {
 	return strings.NewReplacer("{contact}", ids[0], "{note}", ids[1], "{webhook}", ids[2], "{delivery}", ids[3]).Replace(op.path)
 }
@@ -150,12 +163,8 @@ func TestScopes_EveryOperation(t *testing.T) {
 			if strings.Contains(op.path, "{webhook}") {
 				webhookID, deliveryID = s.seedWebhookAndDelivery(t, a.Key)
 			}
-			var body any
-			if op.body != "" {
-				body = op.body
-			}
-
 			without := s.newKey(t, a.Account.ID, allBut(op.scope)...)
+			body := op.payload(t, s, a.Key)
 			before := s.writeCount(t, a.Account.ID)
 			res := s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), without, body)
 			wantForbidden(t, res, op.scope)
@@ -164,7 +173,7 @@ func TestScopes_EveryOperation(t *testing.T) {
 			}
 
 			only := s.newKey(t, a.Account.ID, op.scope)
-			wantStatus(t, s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), only, body), op.want)
+			wantStatus(t, s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), only, op.payload(t, s, a.Key)), op.want)
 		})
 	}
 }
@@ -251,7 +260,7 @@ func TestScopes_ShorthandsAndImplication(t *testing.T) {
 	}
 	readKey := s.newKey(t, a.Account.ID, read...)
 	for _, op := range scopedOps {
-		res := s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), readKey, nilIfEmpty(op.body))
+		res := s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), readKey, op.payload(t, s, a.Key))
 		if strings.HasSuffix(string(op.scope), ":read") {
 			wantStatus(t, res, op.want)
 		} else {
@@ -275,7 +284,7 @@ func TestScopes_ShorthandsAndImplication(t *testing.T) {
 		if op.method == http.MethodDelete {
 			continue // keep the resources for the others
 		}
-		wantStatus(t, s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), all, nilIfEmpty(op.body)), op.want)
+		wantStatus(t, s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), all, op.payload(t, s, a.Key)), op.want)
 	}
 }
 

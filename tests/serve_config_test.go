@@ -3,6 +3,8 @@ package tests
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -74,5 +76,30 @@ func TestServe_Configuration(t *testing.T) {
 	// Limits are per key.
 	if got := call(first, http.MethodGet, "/api/v1/contacts", other, nil).Status; got != http.StatusOK {
 		t.Fatalf("another key was limited: %d", got)
+	}
+}
+
+// REMY_PHONE_REGION reads numbers written without a country code, and a
+// region the phone-number library does not know stops `remy serve` at
+// once, naming the variable.
+func TestServe_PhoneRegion(t *testing.T) {
+	t.Parallel()
+	dsn := newEmptyDatabase(t)
+	key := provision(t, dsn, "gb@example.com")
+	base := startServe(t, dsn, "REMY_PHONE_REGION=gb")
+	c := clientAt(base)
+	for _, phone := range []string{"020 7946 0958", "+44 20 7946 0958"} {
+		c.createContact(t, key, map[string]any{"givenName": "Phone", "phones": []any{map[string]any{"value": phone}}})
+	}
+	groups, total := c.duplicates(t, key, "")
+	if total != 1 || groups[0].Reason != "phone" || groups[0].Value != "+442079460958" {
+		t.Fatalf("groups %q, want the two numbers as one in GB", groupIDs(groups))
+	}
+
+	cmd := exec.Command(remyBinary(t), "serve")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "REMY_ADDR=127.0.0.1:0", "REMY_PHONE_REGION=XX")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `REMY_PHONE_REGION: "XX" is not a region`) {
+		t.Fatalf("serve with REMY_PHONE_REGION=XX: %v\n%s", err, out)
 	}
 }

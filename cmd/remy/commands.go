@@ -56,6 +56,7 @@ Configuration comes from the environment (see the README for the full table):
   REMY_DEBUG_ADDR        serve Go's pprof profiles (goroutines, heap…) on this address (optional; e.g. 127.0.0.1:6060)
   REMY_METRICS_ADDR      serve /metrics on this address instead of on REMY_ADDR (e.g. 127.0.0.1:9090)
   REMY_REQUEST_TIMEOUT   deadline of every request but exports, a Go duration (default 10s)
+  REMY_PHONE_REGION      region of phone numbers written without a country code, for duplicates and merges (default US)
   REMY_WEBHOOK_TIMEOUT        how long a webhook receiver has to answer (default 15s)
   REMY_WEBHOOK_RETRY_DELAYS   waits between webhook attempts (default 5s,5m,30m,2h,5h,10h,10h)
   REMY_WEBHOOK_ALLOW_PRIVATE  true lets webhooks use http:// and private addresses (development only)
@@ -98,7 +99,7 @@ func (c *cli) open(ctx context.Context) (*repo.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return repo.NewStore(db, repo.WithWebhookPolicy(c.webhookPolicy())), nil
+	return repo.NewStore(db, repo.WithWebhookPolicy(c.webhookPolicy()), repo.WithPhoneRegion(c.cfg.PhoneRegion)), nil
 }
 
 // webhookPolicy is where webhook endpoints may point and deliveries may

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/remy-crm/remy/api"
+	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo/delivery"
 )
 
@@ -26,6 +27,7 @@ type config struct {
 	DebugAddr      string
 	MetricsAddr    string
 	RequestTimeout time.Duration
+	PhoneRegion    string
 
 	WebhookAllowPrivate bool
 	WebhookTimeout      time.Duration
@@ -47,6 +49,7 @@ const (
 	envDebugAddr      = "REMY_DEBUG_ADDR"
 	envMetricsAddr    = "REMY_METRICS_ADDR"
 	envRequestTimeout = "REMY_REQUEST_TIMEOUT"
+	envPhoneRegion    = "REMY_PHONE_REGION"
 
 	envWebhookAllowPrivate = "REMY_WEBHOOK_ALLOW_PRIVATE"
 	envWebhookTimeout      = "REMY_WEBHOOK_TIMEOUT"
@@ -69,6 +72,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		DebugAddr:      getenv(envDebugAddr),
 		MetricsAddr:    getenv(envMetricsAddr),
 		RequestTimeout: api.DefaultRequestTimeout,
+		PhoneRegion:    model.DefaultPhoneRegion,
 
 		WebhookTimeout:     delivery.DefaultTimeout,
 		WebhookRetryDelays: delivery.DefaultRetryDelays,
@@ -108,10 +112,23 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.RequestTimeout = d
 	}
+	if v := getenv(envPhoneRegion); v != "" {
+		r, err := model.ParsePhoneRegion(v)
+		if err != nil {
+			return cfg, fmt.Errorf("%s: %w", envPhoneRegion, err)
+		}
+		cfg.PhoneRegion = r
+	}
+	err := cfg.loadWebhooks(getenv)
+	return cfg, err
+}
+
+// loadWebhooks reads the webhook worker's settings.
+func (cfg *config) loadWebhooks(getenv func(string) string) error {
 	if v := getenv(envWebhookAllowPrivate); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return cfg, fmt.Errorf("%s: want true or false, got %q", envWebhookAllowPrivate, v)
+			return fmt.Errorf("%s: want true or false, got %q", envWebhookAllowPrivate, v)
 		}
 		cfg.WebhookAllowPrivate = b
 	}
@@ -126,7 +143,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if v := getenv(envWebhookTimeout); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return cfg, fmt.Errorf("%s: want a positive duration such as 15s, got %q", envWebhookTimeout, v)
+			return fmt.Errorf("%s: want a positive duration such as 15s, got %q", envWebhookTimeout, v)
 		}
 		cfg.WebhookTimeout = d
 	}
@@ -135,12 +152,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		for _, s := range strings.Split(v, ",") {
 			d, err := time.ParseDuration(strings.TrimSpace(s))
 			if err != nil || d < 0 {
-				return cfg, fmt.Errorf("%s: want comma-separated durations such as 5s,5m,30m, got %q", envWebhookRetryDelays, v)
+				return fmt.Errorf("%s: want comma-separated durations such as 5s,5m,30m, got %q", envWebhookRetryDelays, v)
 			}
 			cfg.WebhookRetryDelays = append(cfg.WebhookRetryDelays, d)
 		}
 	}
-	return cfg, nil
+	return nil
 }
 
 func (c config) logger(w io.Writer) *slog.Logger {

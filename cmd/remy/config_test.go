@@ -42,3 +42,26 @@ func TestLoadConfig_Webhooks(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadConfig_PhoneRegion(t *testing.T) {
+	t.Parallel()
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "REMY_PHONE_REGION" {
+				return v
+			}
+			return ""
+		}
+	}
+	for v, want := range map[string]string{"": "US", "gb": "GB", "DE": "DE"} {
+		cfg, err := loadConfig(env(v))
+		if err != nil || cfg.PhoneRegion != want {
+			t.Errorf("REMY_PHONE_REGION=%q: %q, %v; want %q", v, cfg.PhoneRegion, err, want)
+		}
+	}
+	for _, v := range []string{"XX", "USA", "+1"} {
+		if _, err := loadConfig(env(v)); err == nil || !strings.Contains(err.Error(), "REMY_PHONE_REGION") {
+			t.Errorf("REMY_PHONE_REGION=%q: error %v", v, err)
+		}
+	}
+}
