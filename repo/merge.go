@@ -87,6 +87,13 @@ func lockMerge(ctx context.Context, tx bun.Tx, accountID, targetID uuid.UUID, so
 	if err != nil {
 		return nil, nil, err
 	}
+	locked := make([]uuid.UUID, len(rows))
+	for i := range rows {
+		locked[i] = rows[i].ID
+	}
+	if err := checkFresh(ctx, tx, "contacts", accountID, locked); err != nil {
+		return nil, nil, err
+	}
 	find := func(id uuid.UUID) *model.Contact {
 		i := slices.IndexFunc(rows, func(c model.Contact) bool { return c.ID == id })
 		if i < 0 {

@@ -119,6 +119,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.PhoneRegion = r
 	}
+	cfg.EventsRetention = defaultEventsRetention
+	if v := getenv(envEventsRetention); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return cfg, fmt.Errorf("%s: want a positive duration such as 720h, got %q", envEventsRetention, v)
+		}
+		cfg.EventsRetention = d
+	}
 	err := cfg.loadWebhooks(getenv)
 	return cfg, err
 }
@@ -131,14 +139,6 @@ func (cfg *config) loadWebhooks(getenv func(string) string) error {
 			return fmt.Errorf("%s: want true or false, got %q", envWebhookAllowPrivate, v)
 		}
 		cfg.WebhookAllowPrivate = b
-	}
-	cfg.EventsRetention = defaultEventsRetention
-	if v := getenv(envEventsRetention); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return cfg, fmt.Errorf("%s: want a positive duration such as 720h, got %q", envEventsRetention, v)
-		}
-		cfg.EventsRetention = d
 	}
 	if v := getenv(envWebhookTimeout); v != "" {
 		d, err := time.ParseDuration(v)
