@@ -218,12 +218,10 @@ func (r *ContactRepo) unlinkIntroduced(ctx context.Context, tx bun.Tx, actor mod
 		return err
 	}
 	changes := map[string]model.Change{"introducedById": {Before: id, After: nil}}
+	entries := make([]Entry, len(unlinked))
 	for i := range unlinked {
 		c := &unlinked[i]
-		a := model.NewActivity(actor, model.ActionContactUpdated, model.ResourceContact, c.ID, changes)
-		if err := r.ev.log(ctx, a, c); err != nil {
-			return err
-		}
+		entries[i] = Entry{model.NewActivity(actor, model.ActionContactUpdated, model.ResourceContact, c.ID, changes), c}
 	}
-	return nil
+	return r.ev.logMany(ctx, entries)
 }
