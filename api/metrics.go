@@ -3,9 +3,9 @@ package api
 import (
 	"context"
 	"database/sql"
-	"sync"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
