@@ -480,3 +480,169 @@ func TestEvents_StreamAndResume(t *testing.T) {
 		t.Fatalf("resumed stream: %+v", again)
 	}
 }
+
+// A copy kept by "snapshot + tail" (a head cursor, a full listing, then the
+// feed) converges to the server's state while two instances take
+// concurrent creates, updates and deletes; a follower long-polling
+// throughout sees every event exactly once.
+func TestEvents_SnapshotPlusTailConverges(t *testing.T) {
+	t.Parallel()
+	a := newServer(t)
+	b := newServerOn(t, a.DSN)
+	tn := a.newTenant(t)
+	for i := range 30 {
+		a.do(t, "POST", "/api/v1/contacts", tn.Key, map[string]any{"givenName": fmt.Sprint("Seed", i)})
+	}
+	_, start := a.events(t, tn.Key, "after=now")
+
+	stop := make(chan struct{})
+	var writers sync.WaitGroup
+	for w, srv := range []*testServer{a, b, a, b} {
+		writers.Go(func() { churn(t, srv, tn.Key, w, stop) })
+	}
+	// The long-polling follower, from before the writes.
+	seen := map[string]int{}
+	var follower sync.WaitGroup
+	followerDone := make(chan struct{})
+	follower.Go(func() {
+		cursor := start.NextCursor
+		for {
+			evs, p, err := a.sendEvents(tn.Key, "wait=2&after="+url.QueryEscape(cursor))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for _, e := range evs {
+				seen[e.ID]++
+			}
+			cursor = p.NextCursor
+			select {
+			case <-followerDone:
+				if len(evs) == 0 {
+					return
+				}
+			default:
+			}
+		}
+	})
+
+	time.Sleep(300 * time.Millisecond)
+	_, head := b.events(t, tn.Key, "after=now")
+	copyOf := map[string]map[string]any{}
+	for offset := 0; ; offset += 100 {
+		res := b.do(t, "GET", fmt.Sprintf("/api/v1/contacts?limit=100&offset=%d", offset), tn.Key, nil)
+		var page struct {
+			Data []map[string]any `json:"data"`
+		}
+		if err := json.Unmarshal(res.Body, &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range page.Data {
+			copyOf[c["id"].(string)] = c
+		}
+		if len(page.Data) < 100 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // let the writers move under the listing
+	}
+	time.Sleep(700 * time.Millisecond)
+	close(stop)
+	writers.Wait()
+
+	// Tail: apply every event after the head cursor.
+	evs, _ := a.follow(t, tn.Key, head.NextCursor)
+	eventually(t, 10*time.Second, func() error { // the horizon may still hold some back
+		more, _ := a.follow(t, tn.Key, head.NextCursor)
+		if evs = more; len(more) == 0 {
+			return fmt.Errorf("no events yet")
+		}
+		return nil
+	})
+	for _, e := range evs {
+		o := e.object(t)
+		switch e.Type {
+		case "contact.created", "contact.updated":
+			copyOf[o["id"].(string)] = o
+		case "contact.deleted":
+			delete(copyOf, o["id"].(string))
+		}
+	}
+	final := map[string]map[string]any{}
+	for offset := 0; ; offset += 100 {
+		res := a.do(t, "GET", fmt.Sprintf("/api/v1/contacts?limit=100&offset=%d", offset), tn.Key, nil)
+		var page struct {
+			Data []map[string]any `json:"data"`
+		}
+		_ = json.Unmarshal(res.Body, &page)
+		for _, c := range page.Data {
+			final[c["id"].(string)] = c
+		}
+		if len(page.Data) < 100 {
+			break
+		}
+	}
+	if len(copyOf) != len(final) {
+		t.Fatalf("copy holds %d contacts, server %d", len(copyOf), len(final))
+	}
+	for id, want := range final {
+		got, _ := json.Marshal(copyOf[id])
+		w, _ := json.Marshal(want)
+		if string(got) != string(w) {
+			t.Fatalf("contact %s:\ncopy   %s\nserver %s", id, got, w)
+		}
+	}
+	close(followerDone)
+	follower.Wait()
+	all, _ := a.follow(t, tn.Key, start.NextCursor)
+	if len(seen) != len(all) {
+		t.Fatalf("follower saw %d distinct events, the feed holds %d", len(seen), len(all))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("follower saw event %s %d times", id, n)
+		}
+	}
+	t.Logf("%d contacts, %d events after the head, %d followed", len(final), len(evs), len(all))
+}
+
+// churn creates, updates and deletes contacts until stop closes.
+func churn(t *testing.T, s *testServer, key string, w int, stop <-chan struct{}) {
+	var mine []string
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		switch {
+		case i%5 == 4 && len(mine) > 0:
+			res, err := s.send("DELETE", "/api/v1/contacts/"+mine[0], key, nil)
+			if err != nil || res.Status != http.StatusOK {
+				t.Errorf("delete: %v %v", err, res)
+				return
+			}
+			mine = mine[1:]
+		case i%2 == 1 && len(mine) > 0:
+			id := mine[len(mine)-1]
+			body := map[string]any{"company": fmt.Sprint("Co", w, "-", i)}
+			if len(mine) > 1 {
+				body["introducedById"] = mine[0]
+			}
+			if res, err := s.send("PATCH", "/api/v1/contacts/"+id, key, body); err != nil || res.Status != http.StatusOK {
+				t.Errorf("patch: %v %v", err, res)
+				return
+			}
+		default:
+			res, err := s.send("POST", "/api/v1/contacts", key, map[string]any{"givenName": fmt.Sprint("W", w, "-", i)})
+			if err != nil || res.Status != http.StatusCreated {
+				t.Errorf("create: %v %v", err, res)
+				return
+			}
+			var c struct {
+				Data struct{ ID string } `json:"data"`
+			}
+			_ = json.Unmarshal(res.Body, &c)
+			mine = append(mine, c.Data.ID)
+		}
+	}
+}
