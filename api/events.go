@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -172,6 +174,27 @@ func (s *server) feedPage(ctx context.Context, q repo.FeedQuery) (model.FeedPage
 	return page, err
 }
 
+// sharedFeedPage is feedPage for woken waiters: the many requests one
+// commit wakes, at the same cursor (a sync client's fleet, a thousand
+// streams), share one read instead of queueing a thousand. A shared read
+// may have begun before this caller was woken, so an empty one is read
+// again: that read begins after the first ended, so after the wake.
+func (s *server) sharedFeedPage(ctx context.Context, q repo.FeedQuery) (model.FeedPage, error) {
+	key := fmt.Sprintf("%s|%d|%d|%s|%s|%d|%t", accountID(ctx), q.After.XID, q.After.Seq, q.After.Snapshot,
+		strings.Join(q.Types, ","), q.Limit, q.FromStart)
+	for try := 0; ; try++ {
+		v, err, shared := s.feedReads.Do(key, func() (any, error) {
+			// Not the caller's context: one caller leaving must not fail the others.
+			ctx := context.WithoutCancel(ctx)
+			return s.feedPage(ctx, q)
+		})
+		page, _ := v.(model.FeedPage)
+		if err != nil || !shared || len(page.Events) > 0 || try == 1 {
+			return page, err
+		}
+	}
+}
+
 // withSlot runs fn holding an admission slot, within the request timeout:
 // waiting requests hold neither a slot nor a connection between reads.
 func (s *server) withSlot(ctx context.Context, fn func(context.Context) error) error {
@@ -193,8 +216,12 @@ func (s *server) longPoll(ctx context.Context, q repo.FeedQuery, wait time.Durat
 	deadline := time.Now().Add(wait)
 	wake, stop := s.store.Feed.Subscribe(accountID(ctx))
 	defer stop()
-	for {
-		page, err := s.feedPage(ctx, q)
+	for first := true; ; first = false {
+		read := s.sharedFeedPage
+		if first {
+			read = s.feedPage
+		}
+		page, err := read(ctx, q)
 		left := time.Until(deadline)
 		if err != nil || len(page.Events) > 0 || left <= 0 {
 			return page, err

@@ -149,7 +149,7 @@ func (s *server) streamEvents(hc huma.Context, q repo.FeedQuery, page model.Feed
 			}
 		}
 		var err error
-		if page, err = s.feedPage(ctx, q); err != nil {
+		if page, err = s.sharedFeedPage(ctx, q); err != nil {
 			return // the client reconnects with Last-Event-ID
 		}
 	}

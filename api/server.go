@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo"
@@ -114,9 +115,10 @@ type server struct {
 	activity ActivityStore
 	metrics  *Metrics
 
-	waiters     feedWaiters   // long-polls and streams of each key
-	exportSlots chan struct{} // one token per running export
-	admitted    chan struct{} // one token per running operation (see admission); nil: no queue
+	waiters     feedWaiters        // long-polls and streams of each key
+	feedReads   singleflight.Group // reads shared by woken waiters (sharedFeedPage)
+	exportSlots chan struct{}      // one token per running export
+	admitted    chan struct{}      // one token per running operation (see admission); nil: no queue
 }
 
 var configureHuma sync.Once
