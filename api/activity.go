@@ -14,7 +14,7 @@ import (
 // ActivityParams filter the Activity Log.
 type ActivityParams struct {
 	ListParams
-	Since      time.Time `query:"since" doc:"Only entries created at or after this instant (RFC 3339; encode + as %2B). Poll with the createdAt of the newest entry you hold, minus a few seconds, and skip ids you have already seen: an entry becomes visible when its transaction commits, which can be a moment after its createdAt." example:"2026-11-26T09:00:00Z"`
+	Since      time.Time `query:"since" doc:"Only entries created at or after this instant (RFC 3339; encode + as %2B). An entry becomes visible when its transaction commits, which can be seconds after its createdAt: to keep a copy in sync, follow the change feed (GET /api/v1/events) instead, which cannot skip." example:"2026-11-26T09:00:00Z"`
 	ResourceID uuid.UUID `query:"resourceId" format:"uuid" doc:"Only entries about this contact or note." example:"0b7e7a8e-58f5-4a3c-9a7f-2f0f3a1d5c11"`
 }
 
@@ -22,7 +22,7 @@ const activityDescription = `The account's Activity Log, newest first: one entry
 mutation (contact.created|updated|deleted, note.created|updated|deleted,
 webhook.created|updated|deleted|secret_rotated), written in the same transaction as the change. Deleting a contact also writes note.deleted for each of its
 notes. Updates carry ` + "`changes`" + `: for each changed field, its value before and after.
-Reads are not logged. Poll with ` + "`since`" + `, or subscribe to webhooks (see Webhooks).`
+Reads are not logged. To sync, follow the change feed (GET /api/v1/events) or subscribe to webhooks.`
 
 func (s *server) registerActivity() {
 	huma.Register(s.api, huma.Operation{
