@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/remy-crm/remy/model"
@@ -26,19 +27,22 @@ type FeedRepo struct {
 // feedPageSQL reads, in one statement: the horizon, whether events after
 // the cursor were pruned, whether any committed after it wait behind the
 // horizon, and the page itself, each event with its Activity Log entry.
-// %[1]s holds the conditions on "e" that the caller adds (types, snapshot).
+// $1–$4 are the cursor's xid and seq, the account and the limit; %[1]s holds
+// the conditions on "e" the query adds (types, snapshot), from $5 on. It is
+// a prepared statement (one per variant), so it is planned once per
+// connection, not per page.
 const feedPageSQL = `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
 SELECT h.xmin::text,
-	COALESCE((SELECT (p.xid, p.seq) > (?0::xid8, ?1) FROM events_pruned p WHERE p.account_id = ?2), false),
-	EXISTS (SELECT FROM events e WHERE e.account_id = ?2 AND (e.xid, e.seq) > (?0::xid8, ?1) AND e.xid >= h.xmin %[1]s),
-	e.xid::text, e.seq, e.type, e.object,
+	COALESCE((SELECT (p.xid, p.seq) > ($1::text::xid8, $2) FROM events_pruned p WHERE p.account_id = $3), false),
+	EXISTS (SELECT FROM events e WHERE e.account_id = $3 AND (e.xid, e.seq) > ($1::text::xid8, $2) AND e.xid >= h.xmin %[1]s),
+	e.xid::text, e.seq, e.type, e.object::text,
 	a.id, a.action, a.resource_type, a.resource_id, a.auth_method, a.api_key_id, a.ip, a.user_agent, a.changes, a.created_at
 FROM h LEFT JOIN LATERAL (
 	SELECT e.* FROM events e
-	WHERE e.account_id = ?2 AND (e.xid, e.seq) > (?0::xid8, ?1) AND e.xid < h.xmin %[1]s
-	ORDER BY e.xid, e.seq LIMIT ?3
+	WHERE e.account_id = $3 AND (e.xid, e.seq) > ($1::text::xid8, $2) AND e.xid < h.xmin %[1]s
+	ORDER BY e.xid, e.seq LIMIT $4
 ) e ON true
-LEFT JOIN activity_log a ON a.id = e.id AND a.account_id = ?2
+LEFT JOIN activity_log a ON a.id = e.id AND a.account_id = $3
 ORDER BY e.xid, e.seq`
 
 // FeedQuery is one read of an account's feed.
@@ -56,25 +60,27 @@ type FeedQuery struct {
 // events after q.After were pruned.
 func (r *FeedRepo) Page(ctx context.Context, accountID uuid.UUID, q FeedQuery) (model.FeedPage, error) {
 	var cond strings.Builder
-	var extra []any
+	args := []any{strconv.FormatUint(q.After.XID, 10), q.After.Seq, pgUUID(accountID), q.Limit + 1}
 	if len(q.Types) > 0 {
-		cond.WriteString(" AND e.type IN (?4)")
-		extra = append(extra, bun.In(q.Types))
-	} else {
-		extra = append(extra, nil)
+		args = append(args, q.Types)
+		fmt.Fprintf(&cond, " AND e.type = ANY($%d)", len(args))
 	}
 	if q.After.Snapshot != "" {
-		cond.WriteString(" AND NOT pg_visible_in_snapshot(e.xid, ?5::pg_snapshot)")
-		extra = append(extra, q.After.Snapshot)
+		args = append(args, q.After.Snapshot)
+		fmt.Fprintf(&cond, " AND NOT pg_visible_in_snapshot(e.xid, $%d::text::pg_snapshot)", len(args))
 	}
-	query := fmt.Sprintf(feedPageSQL, cond.String())
-	args := append([]any{strconv.FormatUint(q.After.XID, 10), q.After.Seq, accountID, q.Limit + 1}, extra...)
-	rows, err := r.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return model.FeedPage{}, interpretError(err)
-	}
-	defer rows.Close()
-	page, horizon, expired, err := scanFeed(rows)
+	var page model.FeedPage
+	var horizon uint64
+	var expired bool
+	err := withPgx(ctx, r.db, func(conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, fmt.Sprintf(feedPageSQL, cond.String()), append([]any{pgx.QueryExecModeCacheStatement}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		page, horizon, expired, err = scanFeed(rows)
+		return err
+	})
 	if err != nil {
 		return model.FeedPage{}, interpretError(err)
 	}
@@ -106,7 +112,7 @@ func (q FeedQuery) next(page model.FeedPage, horizon uint64) model.FeedPage {
 }
 
 // scanFeed reads feedPageSQL's rows.
-func scanFeed(rows *sql.Rows) (page model.FeedPage, horizon uint64, expired bool, err error) {
+func scanFeed(rows pgx.Rows) (page model.FeedPage, horizon uint64, expired bool, err error) {
 	for rows.Next() {
 		var h string
 		var xid, typ, obj sql.NullString

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -233,27 +234,23 @@ func TestEvents_Errors(t *testing.T) {
 
 	// A cursor older than the retention is 410; from the start is fine.
 	s.do(t, "POST", "/api/v1/contacts", tn.Key, map[string]any{"givenName": "Old"})
-	_, start := s.events(t, tn.Key, "limit=1&after=now")
-	_, p0 := s.events(t, tn.Key, "limit=1")
-	first := strings.TrimSpace(p0.NextCursor)
+	_, first := s.followN(t, tn.Key, "", 1) // after Old
 	if _, err := s.Store.Feed.Prune(context.Background(), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	s.do(t, "POST", "/api/v1/contacts", tn.Key, map[string]any{"givenName": "New"})
-	_ = start
 	res := s.do(t, "GET", "/api/v1/events?after="+url.QueryEscape(first), tn.Key, nil)
 	if res.Status != http.StatusOK {
 		// first was after the pruned event: nothing after it was pruned.
 		t.Fatalf("cursor after the pruned event: %d %s", res.Status, res.Body)
 	}
 	s.do(t, "POST", "/api/v1/contacts", tn.Key, map[string]any{"givenName": "Newer"})
-	_, mid := s.events(t, tn.Key, "after="+url.QueryEscape(first)+"&limit=1")
+	s.followN(t, tn.Key, first, 2) // New and Newer are served, then pruned
 	if _, err := s.Store.Feed.Prune(context.Background(), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	res = s.do(t, "GET", "/api/v1/events?after="+url.QueryEscape(first), tn.Key, nil)
 	wantError(t, res, http.StatusGone, "")
-	_ = mid
 	if evs, _ := s.events(t, tn.Key, ""); len(evs) != 0 {
 		t.Fatalf("from the start after pruning everything: %v", eventTypes(evs))
 	}
@@ -528,69 +525,39 @@ func TestEvents_SnapshotPlusTailConverges(t *testing.T) {
 
 	time.Sleep(300 * time.Millisecond)
 	_, head := b.events(t, tn.Key, "after=now")
-	copyOf := map[string]map[string]any{}
-	for offset := 0; ; offset += 100 {
-		res := b.do(t, "GET", fmt.Sprintf("/api/v1/contacts?limit=100&offset=%d", offset), tn.Key, nil)
-		var page struct {
-			Data []map[string]any `json:"data"`
-		}
-		if err := json.Unmarshal(res.Body, &page); err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range page.Data {
-			copyOf[c["id"].(string)] = c
-		}
-		if len(page.Data) < 100 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond) // let the writers move under the listing
-	}
+	copyOf := listAll(t, b, tn.Key, 50*time.Millisecond) // the writers move under the listing
 	time.Sleep(700 * time.Millisecond)
 	close(stop)
 	writers.Wait()
 
-	// Tail: apply every event after the head cursor.
-	evs, _ := a.follow(t, tn.Key, head.NextCursor)
-	eventually(t, 10*time.Second, func() error { // the horizon may still hold some back
-		more, _ := a.follow(t, tn.Key, head.NextCursor)
-		if evs = more; len(more) == 0 {
-			return fmt.Errorf("no events yet")
+	final := listAll(t, a, tn.Key)
+	// Tail: apply every event after the head cursor; the horizon may
+	// hold the last ones back for a moment under load.
+	var evs []feedEvent
+	eventually(t, 10*time.Second, func() error {
+		evs, _ = a.follow(t, tn.Key, head.NextCursor)
+		synced := maps.Clone(copyOf)
+		for _, e := range evs {
+			o := e.object(t)
+			switch e.Type {
+			case "contact.created", "contact.updated":
+				synced[o["id"].(string)] = o
+			case "contact.deleted":
+				delete(synced, o["id"].(string))
+			}
+		}
+		if len(synced) != len(final) {
+			return fmt.Errorf("copy holds %d contacts, server %d", len(synced), len(final))
+		}
+		for id, want := range final {
+			got, _ := json.Marshal(synced[id])
+			w, _ := json.Marshal(want)
+			if string(got) != string(w) {
+				return fmt.Errorf("contact %s:\ncopy   %s\nserver %s", id, got, w)
+			}
 		}
 		return nil
 	})
-	for _, e := range evs {
-		o := e.object(t)
-		switch e.Type {
-		case "contact.created", "contact.updated":
-			copyOf[o["id"].(string)] = o
-		case "contact.deleted":
-			delete(copyOf, o["id"].(string))
-		}
-	}
-	final := map[string]map[string]any{}
-	for offset := 0; ; offset += 100 {
-		res := a.do(t, "GET", fmt.Sprintf("/api/v1/contacts?limit=100&offset=%d", offset), tn.Key, nil)
-		var page struct {
-			Data []map[string]any `json:"data"`
-		}
-		_ = json.Unmarshal(res.Body, &page)
-		for _, c := range page.Data {
-			final[c["id"].(string)] = c
-		}
-		if len(page.Data) < 100 {
-			break
-		}
-	}
-	if len(copyOf) != len(final) {
-		t.Fatalf("copy holds %d contacts, server %d", len(copyOf), len(final))
-	}
-	for id, want := range final {
-		got, _ := json.Marshal(copyOf[id])
-		w, _ := json.Marshal(want)
-		if string(got) != string(w) {
-			t.Fatalf("contact %s:\ncopy   %s\nserver %s", id, got, w)
-		}
-	}
 	close(followerDone)
 	follower.Wait()
 	all, _ := a.follow(t, tn.Key, start.NextCursor)
@@ -643,6 +610,31 @@ func churn(t *testing.T, s *testServer, key string, w int, stop <-chan struct{})
 			}
 			_ = json.Unmarshal(res.Body, &c)
 			mine = append(mine, c.Data.ID)
+		}
+	}
+}
+
+// listAll lists every contact of key's account by pages of 100, pausing
+// between pages, by id.
+func listAll(t *testing.T, s *testServer, key string, pause ...time.Duration) map[string]map[string]any {
+	t.Helper()
+	all := map[string]map[string]any{}
+	for offset := 0; ; offset += 100 {
+		res := s.do(t, "GET", fmt.Sprintf("/api/v1/contacts?limit=100&offset=%d", offset), key, nil)
+		var page struct {
+			Data []map[string]any `json:"data"`
+		}
+		if err := json.Unmarshal(res.Body, &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range page.Data {
+			all[c["id"].(string)] = c
+		}
+		if len(page.Data) < 100 {
+			return all
+		}
+		for _, p := range pause {
+			time.Sleep(p)
 		}
 	}
 }
