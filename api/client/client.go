@@ -15,8 +15,8 @@ import (
 const modulePath = "github.com/remy-crm/remy/api/client"
 
 // Version is this SDK's module version as the importing program was built
-// with it (e.g. "v0.3.0"), or "dev" when it cannot be known (a replace, a
-// test of the module itself). It is sent in the User-Agent.
+// with it (e.g. "v0.3.0"), or "dev" when it has none: a replace by a local
+// directory, a test of the module itself. It is sent in the User-Agent.
 var Version = moduleVersion()
 
 func moduleVersion() string {
@@ -25,7 +25,7 @@ func moduleVersion() string {
 		return "dev"
 	}
 	for _, m := range append([]*debug.Module{&info.Main}, info.Deps...) {
-		if m.Path == modulePath && strings.HasPrefix(m.Version, "v") {
+		if m.Path == modulePath && m.Replace == nil && strings.HasPrefix(m.Version, "v") {
 			return m.Version
 		}
 	}
