@@ -109,7 +109,8 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 }
 
 // attempt sends r once. transient reports a failure without an answer
-// that another attempt may not meet (a broken connection, a timeout).
+// (a broken connection, a timeout) that the next attempt may well not
+// meet; a certificate the client refuses is not one.
 func (c *Client) attempt(ctx context.Context, r *request) (res *response, transient bool, err error) {
 	req, err := c.httpRequest(ctx, r)
 	if err != nil {
