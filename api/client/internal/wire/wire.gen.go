@@ -109,6 +109,27 @@ func (e DeliveryStatus) Valid() bool {
 	}
 }
 
+// Defines values for DuplicateGroupReason.
+const (
+	Email DuplicateGroupReason = "email"
+	Name  DuplicateGroupReason = "name"
+	Phone DuplicateGroupReason = "phone"
+)
+
+// Valid indicates whether the value is a known member of the DuplicateGroupReason enum.
+func (e DuplicateGroupReason) Valid() bool {
+	switch e {
+	case Email:
+		return true
+	case Name:
+		return true
+	case Phone:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookCreateInputEvents.
 const (
 	WebhookCreateInputEventsAsterisk       WebhookCreateInputEvents = "*"
@@ -217,6 +238,66 @@ func (e ListContactsParamsSort) Valid() bool {
 	}
 }
 
+// Defines values for ListEventsParamsTypes.
+const (
+	ListEventsParamsTypesContactCreated ListEventsParamsTypes = "contact.created"
+	ListEventsParamsTypesContactDeleted ListEventsParamsTypes = "contact.deleted"
+	ListEventsParamsTypesContactUpdated ListEventsParamsTypes = "contact.updated"
+	ListEventsParamsTypesNoteCreated    ListEventsParamsTypes = "note.created"
+	ListEventsParamsTypesNoteDeleted    ListEventsParamsTypes = "note.deleted"
+	ListEventsParamsTypesNoteUpdated    ListEventsParamsTypes = "note.updated"
+)
+
+// Valid indicates whether the value is a known member of the ListEventsParamsTypes enum.
+func (e ListEventsParamsTypes) Valid() bool {
+	switch e {
+	case ListEventsParamsTypesContactCreated:
+		return true
+	case ListEventsParamsTypesContactDeleted:
+		return true
+	case ListEventsParamsTypesContactUpdated:
+		return true
+	case ListEventsParamsTypesNoteCreated:
+		return true
+	case ListEventsParamsTypesNoteDeleted:
+		return true
+	case ListEventsParamsTypesNoteUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StreamEventsParamsTypes.
+const (
+	StreamEventsParamsTypesContactCreated StreamEventsParamsTypes = "contact.created"
+	StreamEventsParamsTypesContactDeleted StreamEventsParamsTypes = "contact.deleted"
+	StreamEventsParamsTypesContactUpdated StreamEventsParamsTypes = "contact.updated"
+	StreamEventsParamsTypesNoteCreated    StreamEventsParamsTypes = "note.created"
+	StreamEventsParamsTypesNoteDeleted    StreamEventsParamsTypes = "note.deleted"
+	StreamEventsParamsTypesNoteUpdated    StreamEventsParamsTypes = "note.updated"
+)
+
+// Valid indicates whether the value is a known member of the StreamEventsParamsTypes enum.
+func (e StreamEventsParamsTypes) Valid() bool {
+	switch e {
+	case StreamEventsParamsTypesContactCreated:
+		return true
+	case StreamEventsParamsTypesContactDeleted:
+		return true
+	case StreamEventsParamsTypesContactUpdated:
+		return true
+	case StreamEventsParamsTypesNoteCreated:
+		return true
+	case StreamEventsParamsTypesNoteDeleted:
+		return true
+	case StreamEventsParamsTypesNoteUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExportAccountParamsFormat.
 const (
 	Csv  ExportAccountParamsFormat = "csv"
@@ -319,6 +400,41 @@ type ActivityListResponseBody struct {
 	Total int64 `json:"total"`
 }
 
+// Address defines model for Address.
+type Address struct {
+	City       string `json:"city"`
+	Country    string `json:"country"`
+	Label      string `json:"label"`
+	PostalCode string `json:"postalCode"`
+	Region     string `json:"region"`
+	Street     string `json:"street"`
+}
+
+// AddressInput defines model for AddressInput.
+type AddressInput struct {
+	// City Example: London
+	City *string `json:"city,omitempty"`
+
+	// Country Example: United Kingdom
+	Country *string `json:"country,omitempty"`
+
+	// Label Free text such as home or work; absent, null and blank all mean no label.
+	//
+	// Example: home
+	Label *string `json:"label,omitempty"`
+
+	// PostalCode Example: SW1Y 4LE
+	PostalCode *string `json:"postalCode,omitempty"`
+
+	// Region Example: Greater London
+	Region *string `json:"region,omitempty"`
+
+	// Street May span several lines.
+	//
+	// Example: 12 St James's Square
+	Street *string `json:"street,omitempty"`
+}
+
 // Change defines model for Change.
 type Change struct {
 	// After A field's value: a string (most fields, dates as YYYY-MM-DD), a list (emails, phones, urls, addresses, tags, a webhook's events), a boolean (a webhook's enabled), or null when it was or became unset.
@@ -330,6 +446,9 @@ type Change struct {
 
 // Contact defines model for Contact.
 type Contact struct {
+	Addresses []Address `json:"addresses"`
+
+	// Birthday YYYY-MM-DD, or --MM-DD when the year is unknown.
 	Birthday       *string        `json:"birthday"`
 	Company        *string        `json:"company"`
 	CreatedAt      time.Time      `json:"createdAt"`
@@ -343,6 +462,7 @@ type Contact struct {
 	Phones         []LabeledValue `json:"phones"`
 	Tags           []string       `json:"tags"`
 	UpdatedAt      time.Time      `json:"updatedAt"`
+	Urls           []LabeledValue `json:"urls"`
 }
 
 // ContactData defines model for ContactData.
@@ -352,7 +472,10 @@ type ContactData struct {
 
 // ContactInput defines model for ContactInput.
 type ContactInput struct {
-	// Birthday YYYY-MM-DD, a real date.
+	// Addresses Replaces the whole list.
+	Addresses *[]AddressInput `json:"addresses,omitempty"`
+
+	// Birthday A real date: YYYY-MM-DD, or --MM-DD when the year is unknown (--02-29 is one).
 	//
 	// Example: 1815-12-10
 	Birthday *string `json:"birthday,omitempty"`
@@ -387,6 +510,9 @@ type ContactInput struct {
 	//
 	// Example: ["friends","london"]
 	Tags *[]string `json:"tags,omitempty"`
+
+	// Urls Replaces the whole list.
+	Urls *[]URLInput `json:"urls,omitempty"`
 }
 
 // ContactListResponseBody defines model for ContactListResponseBody.
@@ -443,6 +569,33 @@ type DeliveryListResponseBody struct {
 	Total int64 `json:"total"`
 }
 
+// DuplicateGroup defines model for DuplicateGroup.
+type DuplicateGroup struct {
+	// Contacts The contacts that share it, oldest first (id breaks ties).
+	Contacts []Contact `json:"contacts"`
+
+	// Reason What the contacts share: an email address, a phone number, or the same given and family name.
+	Reason DuplicateGroupReason `json:"reason"`
+
+	// Value The shared value as compared: the email trimmed and lower-cased, the phone number in E.164 (or its digits, when it does not parse), or the name lower-cased without accents.
+	//
+	// Example: ada@example.com
+	Value string `json:"value"`
+}
+
+// DuplicateGroupReason What the contacts share: an email address, a phone number, or the same given and family name.
+type DuplicateGroupReason string
+
+// DuplicateGroupListResponseBody defines model for DuplicateGroupListResponseBody.
+type DuplicateGroupListResponseBody struct {
+	Data []DuplicateGroup `json:"data"`
+
+	// Total Count of all groups of possible duplicates, before pagination.
+	//
+	// Example: 2
+	Total int64 `json:"total"`
+}
+
 // EmailInput defines model for EmailInput.
 type EmailInput struct {
 	// Label Free text such as work or home; absent, null and blank all mean no label.
@@ -466,6 +619,30 @@ type Error struct {
 	Error string `json:"error"`
 }
 
+// Event defines model for Event.
+type Event struct {
+	Data EventData `json:"data"`
+
+	// ID The Activity Log entry's id (and the webhook-id header): the same event always has the same id.
+	ID string `json:"id"`
+
+	// Timestamp When the change was made (the entry's createdAt).
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type The event type, as the Activity Log's action.
+	//
+	// Example: contact.updated
+	Type string `json:"type"`
+}
+
+// EventData defines model for EventData.
+type EventData struct {
+	Activity *Activity `json:"activity,omitempty"`
+
+	// Object The resource as the API shows it (a Contact for contact.*, a Note for note.*): right after the change, or as it was when deleted.
+	Object interface{} `json:"object"`
+}
+
 // ExportData defines model for ExportData.
 type ExportData struct {
 	Account Account `json:"account"`
@@ -485,6 +662,18 @@ type ExportDocument struct {
 	Data ExportData `json:"data"`
 }
 
+// FeedPage defines model for FeedPage.
+type FeedPage struct {
+	// Data The events after the cursor, in commit order; each exactly as a webhook delivers it.
+	Data []Event `json:"data"`
+
+	// HasMore More events follow now: ask again at once.
+	HasMore bool `json:"hasMore"`
+
+	// NextCursor Where to continue: pass it as after. Always set, also on an empty page.
+	NextCursor string `json:"nextCursor"`
+}
+
 // HealthBody defines model for HealthBody.
 type HealthBody struct {
 	// Status ok when healthy.
@@ -497,6 +686,14 @@ type HealthBody struct {
 type LabeledValue struct {
 	Label string `json:"label"`
 	Value string `json:"value"`
+}
+
+// MergeInput defines model for MergeInput.
+type MergeInput struct {
+	// SourceIds The contacts to fold into this one and delete, 1–10 other contacts of the account. Where this contact has no value, the first of them (in this order) that has one gives it.
+	//
+	// Example: ["5d1f0c2e-8b4a-4f6e-9c3d-2a7b9e0f1c44"]
+	SourceIds []string `json:"sourceIds"`
 }
 
 // Note defines model for Note.
@@ -569,6 +766,19 @@ type TagListResponseBody struct {
 	//
 	// Example: 7
 	Total int64 `json:"total"`
+}
+
+// URLInput defines model for URLInput.
+type URLInput struct {
+	// Label Free text such as blog or profile; absent, null and blank all mean no label.
+	//
+	// Example: blog
+	Label *string `json:"label,omitempty"`
+
+	// Value An absolute http:// or https:// URL, stored as sent.
+	//
+	// Example: https://example.com/ada
+	Value string `json:"value"`
 }
 
 // ValidationDetails defines model for ValidationDetails.
@@ -680,6 +890,9 @@ type WebhookWithSecret struct {
 // Conflict defines model for Conflict.
 type Conflict = Error
 
+// ForbiddenActivityRead defines model for ForbiddenActivityRead.
+type ForbiddenActivityRead = Error
+
 // ForbiddenContactsRead defines model for ForbiddenContactsRead.
 type ForbiddenContactsRead = Error
 
@@ -697,6 +910,9 @@ type ForbiddenWebhooksRead = Error
 
 // ForbiddenWebhooksWrite defines model for ForbiddenWebhooksWrite.
 type ForbiddenWebhooksWrite = Error
+
+// Gone defines model for Gone.
+type Gone = Error
 
 // InternalServerError defines model for InternalServerError.
 type InternalServerError = Error
@@ -731,8 +947,14 @@ type ServiceUnavailable = Error
 // TooManyRequests defines model for TooManyRequests.
 type TooManyRequests = Error
 
+// TooManyRequestsTooManyWaiting defines model for TooManyRequestsTooManyWaiting.
+type TooManyRequestsTooManyWaiting = Error
+
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = Error
+
+// UnprocessableEntityAfter defines model for UnprocessableEntityAfter.
+type UnprocessableEntityAfter = Error
 
 // UnprocessableEntityBody defines model for UnprocessableEntityBody.
 type UnprocessableEntityBody = Error
@@ -757,7 +979,7 @@ type ListActivityParams struct {
 	// Offset How many results to skip from the start.
 	Offset *int64 `form:"offset,omitempty" json:"offset,omitempty"`
 
-	// Since Only entries created at or after this instant (RFC 3339; encode + as %2B). Poll with the createdAt of the newest entry you hold, minus a few seconds, and skip ids you have already seen: an entry becomes visible when its transaction commits, which can be a moment after its createdAt.
+	// Since Only entries created at or after this instant (RFC 3339; encode + as %2B). An entry becomes visible when its transaction commits, which can be seconds after its createdAt: to keep a copy in sync, follow the change feed (GET /api/v1/events) instead, which cannot skip.
 	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
 
 	// ResourceID Only entries about this contact or note.
@@ -781,7 +1003,7 @@ type ListContactsParams struct {
 	// IntroducedByID Keeps the contacts that this contact introduced.
 	IntroducedByID *string `form:"introducedById,omitempty" json:"introducedById,omitempty"`
 
-	// UpdatedSince RFC 3339 instant (encode + as %2B): keeps contacts created or changed at or after it (updatedAt >= updatedSince, to the microsecond), for incremental sync. The comparison is inclusive, and stays so: a client that sends the instant to the second (as generated clients format it) reads that second's contacts again rather than missing one, so keep the newest updatedAt seen and send it next time. Deleted contacts do not appear in lists: deletions are in the Activity Log (GET /api/v1/activity?since=…, action contact.deleted).
+	// UpdatedSince RFC 3339 instant (encode + as %2B): keeps contacts created or changed at or after it (updatedAt >= updatedSince, to the microsecond), for a look at what changed lately. The comparison is inclusive, and stays so: a client that sends the instant to the second (as generated clients format it) reads that second's contacts again rather than missing one. An updatedAt is taken before its transaction commits, so timestamp-based sync can miss a late commit, and deletions never appear: to keep a copy exact, follow the change feed (GET /api/v1/events).
 	UpdatedSince *time.Time `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
 
 	// Sort Order: a field, ascending, or the field after - for descending. Contacts without a value come last either way; the id breaks ties, so pages never overlap or skip.
@@ -795,6 +1017,15 @@ type ListContactsParamsSort string
 type CreateContactParams struct {
 	// IdempotencyKey Makes this request safe to retry for 24 hours: a retry with the same key and the same request gets the original status and body again (with Idempotent-Replayed: true) and creates nothing new. The same key with a different request is a 422; while the first request is still running, a 409. Failed requests are not remembered. Keys are per account; use a fresh random one (e.g. a UUID) per logical request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// ListContactDuplicatesParams defines parameters for ListContactDuplicates.
+type ListContactDuplicatesParams struct {
+	// Limit How many results to return.
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset How many results to skip from the start.
+	Offset *int64 `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
 // ListNotesParams defines parameters for ListNotes.
@@ -829,6 +1060,48 @@ type UpdateContactParams struct {
 	// IfMatch Apply the change only if the resource's current ETag is one of these (comma-separated), or * for any. Otherwise 412 and nothing changes.
 	IfMatch *string `json:"If-Match,omitempty"`
 }
+
+// MergeContactsParams defines parameters for MergeContacts.
+type MergeContactsParams struct {
+	// IfMatch Apply the change only if the resource's current ETag is one of these (comma-separated), or * for any. Otherwise 412 and nothing changes.
+	IfMatch *string `json:"If-Match,omitempty"`
+
+	// IdempotencyKey Makes this request safe to retry for 24 hours: a retry with the same key and the same request gets the original status and body again (with Idempotent-Replayed: true) and creates nothing new. The same key with a different request is a 422; while the first request is still running, a 409. Failed requests are not remembered. Keys are per account; use a fresh random one (e.g. a UUID) per logical request.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// After A cursor: nextCursor of a previous page, or the id of a streamed event. Absent: from the oldest retained event. now: an empty page whose nextCursor is after every event committed so far; take it before listing resources, then follow it.
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit At most this many events.
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Types Only events of these types (comma-separated).
+	Types *[]ListEventsParamsTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// Wait Long-poll: when nothing follows the cursor, hold the request up to this many seconds until an event commits, then answer (an empty page when none did).
+	Wait *int64 `form:"wait,omitempty" json:"wait,omitempty"`
+}
+
+// ListEventsParamsTypes defines parameters for ListEvents.
+type ListEventsParamsTypes string
+
+// StreamEventsParams defines parameters for StreamEvents.
+type StreamEventsParams struct {
+	// After Where to start, as for GET /api/v1/events (absent: the oldest retained event; now: only what commits from here on).
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// Types Only events of these types (comma-separated).
+	Types *[]StreamEventsParamsTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// LastEventID Resume right after this event (the id of the last event received); wins over after.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
+// StreamEventsParamsTypes defines parameters for StreamEvents.
+type StreamEventsParamsTypes string
 
 // ExportAccountParams defines parameters for ExportAccount.
 type ExportAccountParams struct {
@@ -910,6 +1183,9 @@ type CreateNoteJSONRequestBody = NoteCreateInput
 
 // UpdateContactJSONRequestBody defines body for UpdateContact for application/json ContentType.
 type UpdateContactJSONRequestBody = ContactInput
+
+// MergeContactsJSONRequestBody defines body for MergeContacts for application/json ContentType.
+type MergeContactsJSONRequestBody = MergeInput
 
 // UpdateNoteJSONRequestBody defines body for UpdateNote for application/json ContentType.
 type UpdateNoteJSONRequestBody = NoteInput
