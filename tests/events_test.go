@@ -341,7 +341,10 @@ func TestEvents_LongPollWakesAcrossInstances(t *testing.T) {
 	}
 	slices.Sort(lat)
 	t.Logf("commit (POST answered) → long-poll answered: median %v, max %v", lat[len(lat)/2], lat[len(lat)-1])
-	if lat[len(lat)-1] > time.Second {
+	// Woken, not timed out (wait=20): the horizon is the cluster's, so
+	// other tests' transactions may hold an answer back for a moment; the
+	// latency on a quiet database is BenchmarkEventsWaiting's (README).
+	if lat[len(lat)-1] > 5*time.Second {
 		t.Fatalf("a long-poll took %v to wake", lat[len(lat)-1])
 	}
 	// wait runs out: 200, empty, usable cursor.
