@@ -641,3 +641,42 @@ func listAll(t *testing.T, s *testServer, key string, pause ...time.Duration) ma
 		}
 	}
 }
+
+// The side effects of a delete reach webhooks as well as the feed: each
+// contact that loses its introducer gets its contact.updated delivery,
+// byte for byte the feed's event.
+func TestEvents_SideEffectsAreDelivered(t *testing.T) {
+	t.Parallel()
+	s := newWebhookServer(t, webhookOpts{})
+	a := s.newTenant(t)
+	rc := newReceiver(t)
+	s.createWebhook(t, a.Key, rc.URL, "contact.updated")
+	ada := s.do(t, "POST", "/api/v1/contacts", a.Key, map[string]any{"givenName": "Ada"}).Data(t)
+	var introduced []string
+	for i := range 3 {
+		c := s.do(t, "POST", "/api/v1/contacts", a.Key, map[string]any{"givenName": fmt.Sprint("Intro", i), "introducedById": ada["id"]}).Data(t)
+		introduced = append(introduced, c["id"].(string))
+	}
+	wantStatus(t, s.do(t, "DELETE", "/api/v1/contacts/"+ada["id"].(string), a.Key, nil), http.StatusOK)
+	evs, _ := s.followN(t, a.Key, "", 6)
+	feed := map[string]string{}
+	for _, e := range evs {
+		if e.Type == "contact.updated" {
+			feed[e.ID] = string(e.raw)
+		}
+	}
+	if len(feed) != 3 {
+		t.Fatalf("%d contact.updated events in the feed, want 3", len(feed))
+	}
+	got := rc.wait(t, 3, 10*time.Second)
+	for _, r := range got {
+		e := r.Event(t)
+		if feed[e["id"].(string)] != strings.TrimSpace(string(r.Body)) {
+			t.Fatalf("delivery differs from the feed's event:\n%s\n%s", r.Body, feed[e["id"].(string)])
+		}
+		o := e["data"].(map[string]any)["object"].(map[string]any)
+		if !slices.Contains(introduced, o["id"].(string)) || o["introducedById"] != nil {
+			t.Fatalf("unexpected delivery object %v", o)
+		}
+	}
+}
