@@ -91,20 +91,26 @@ func (w *feedWaiters) leave(key uuid.UUID) {
 	}
 }
 
-func (s *server) registerEvents() {
-	huma.Register(s.api, huma.Operation{
-		OperationID: "listEvents",
+// feedOperation is what the feed's two operations share: scope, tag and
+// errors (cursors, retention, the cap on waiting requests).
+func feedOperation(id, path, summary, description string) huma.Operation {
+	return huma.Operation{
+		OperationID: id,
 		Method:      http.MethodGet,
-		Path:        eventsPath,
-		Summary:     "Follow the change feed",
-		Description: eventsDescription,
+		Path:        path,
+		Summary:     summary,
+		Description: description,
 		Tags:        []string{"Events"},
 		Security:    requireScope(model.ScopeActivityRead),
 		Errors:      errs(http.StatusBadRequest, http.StatusGone, http.StatusUnprocessableEntity),
 		Metadata: map[string]any{errorExamplesKey: map[int][]string{
 			http.StatusBadRequest: {msgMalformedCursor}, http.StatusGone: {msgCursorExpired},
 			http.StatusTooManyRequests: {msgTooManyWaiting}}},
-	}, func(ctx context.Context, in *EventsParams) (*feedResponse, error) {
+	}
+}
+
+func (s *server) registerEvents() {
+	huma.Register(s.api, feedOperation("listEvents", eventsPath, "Follow the change feed", eventsDescription), func(ctx context.Context, in *EventsParams) (*feedResponse, error) {
 		q, err := s.feedQuery(ctx, in.After, in.Types, in.Limit)
 		if err != nil || in.After == "now" {
 			return s.feedOut(ctx, model.FeedPage{Next: q.After}, err)

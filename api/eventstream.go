@@ -40,25 +40,14 @@ right after the last event received. Errors (400, 401, 403, 410, 429) are JSON, 
 the stream starts.`
 
 func (s *server) registerEventStream() {
-	huma.Register(s.api, huma.Operation{
-		OperationID: "streamEvents",
-		Method:      http.MethodGet,
-		Path:        eventsStreamPath,
-		Summary:     "Stream the change feed (Server-Sent Events)",
-		Description: eventStreamDescription,
-		Tags:        []string{"Events"},
-		Security:    requireScope(model.ScopeActivityRead),
-		Errors:      errs(http.StatusBadRequest, http.StatusGone, http.StatusUnprocessableEntity),
-		Metadata: map[string]any{errorExamplesKey: map[int][]string{
-			http.StatusBadRequest: {msgMalformedCursor}, http.StatusGone: {msgCursorExpired},
-			http.StatusTooManyRequests: {msgTooManyWaiting}}},
-		Responses: map[string]*huma.Response{"200": {
-			Description: "A text/event-stream of events; each data line is an Event (see the Event schema).",
-			Content: map[string]*huma.MediaType{"text/event-stream": {
-				Schema: &huma.Schema{Type: huma.TypeString, Description: "Server-Sent Events; data lines hold Event JSON."},
-			}},
+	op := feedOperation("streamEvents", eventsStreamPath, "Stream the change feed (Server-Sent Events)", eventStreamDescription)
+	op.Responses = map[string]*huma.Response{"200": {
+		Description: "A text/event-stream of events; each data line is an Event (see the Event schema).",
+		Content: map[string]*huma.MediaType{"text/event-stream": {
+			Schema: &huma.Schema{Type: huma.TypeString, Description: "Server-Sent Events; data lines hold Event JSON."},
 		}},
-	}, func(ctx context.Context, in *EventStreamParams) (*huma.StreamResponse, error) {
+	}}
+	huma.Register(s.api, op, func(ctx context.Context, in *EventStreamParams) (*huma.StreamResponse, error) {
 		after := in.After
 		if in.LastEventID != "" {
 			after = in.LastEventID

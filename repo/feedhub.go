@@ -5,10 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 )
 
 // eventsChannel is where migration 000008's trigger announces, with the
@@ -89,51 +87,20 @@ func (h *feedHub) wake(account uuid.UUID, all bool) {
 // Listen keeps a LISTEN connection to dsn for the feed's wake-ups until
 // ctx ends, reconnecting with backoff.
 func (r *FeedRepo) Listen(ctx context.Context, dsn string, log *slog.Logger) error {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return err
-	}
-	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = 5 * time.Second
-	}
-	go func() {
-		backoff := 100 * time.Millisecond
-		for ctx.Err() == nil {
-			err := r.listenOnce(ctx, cfg)
-			r.hub.listen.Store(false)
-			if ctx.Err() != nil {
-				return
+	return listener{
+		channel: eventsChannel,
+		off:     "change feed wake-ups off until their LISTEN connection is back; waiting requests poll meanwhile",
+		live: func(up bool) {
+			r.hub.listen.Store(up)
+			if up {
+				// Whatever committed while no one listened: everyone looks again.
+				r.hub.wake(uuid.Nil, true)
 			}
-			log.Warn("change feed wake-ups off until their LISTEN connection is back; waiting requests poll meanwhile", "error", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(backoff):
+		},
+		notify: func(payload string) {
+			if id, err := uuid.Parse(payload); err == nil {
+				r.hub.wake(id, false)
 			}
-			backoff = min(2*backoff, 5*time.Second)
-		}
-	}()
-	return nil
-}
-
-func (r *FeedRepo) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+eventsChannel); err != nil {
-		return err
-	}
-	r.hub.listen.Store(true)
-	// Whatever committed while no one listened: everyone looks again.
-	r.hub.wake(uuid.Nil, true)
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return err
-		}
-		if id, err := uuid.Parse(n.Payload); err == nil {
-			r.hub.wake(id, false)
-		}
-	}
+		},
+	}.start(ctx, dsn, log)
 }

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/remy-crm/remy/model"
 )
 
@@ -98,58 +96,19 @@ func (c *keyCache) setLive(live bool) {
 
 // CacheKeys turns on the in-process key cache: until ctx ends it holds a
 // connection of its own to dsn that LISTENs for key changes. Without it
-// (the CLI, tests in one process) every request looks its key up.
+// (the CLI, tests in one process) every request looks its key up. The
+// cache is live only while that connection is: a change before LISTEN was
+// not heard, and the cache starts empty; while the connection is down,
+// the TTL bounds nothing because nothing is served from the cache.
 func (r *KeyRepo) CacheKeys(ctx context.Context, dsn string, log *slog.Logger) error {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return err
-	}
-	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = 5 * time.Second
-	}
 	r.cache = newKeyCache()
-	go r.listen(ctx, cfg, log)
-	return nil
-}
-
-func (r *KeyRepo) listen(ctx context.Context, cfg *pgx.ConnConfig, log *slog.Logger) {
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := r.listenOnce(ctx, cfg)
-		r.cache.setLive(false)
-		if ctx.Err() != nil {
-			return
-		}
-		log.Warn("API key cache off until its LISTEN connection is back", "error", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
-}
-
-// listenOnce runs one LISTEN connection until it fails.
-func (r *KeyRepo) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+keyChangesChannel); err != nil {
-		return err
-	}
-	// Live only from here: a change before LISTEN was not heard, and the
-	// cache starts empty.
-	r.cache.setLive(true)
-	for {
-		// A connection that dies silently is noticed by TCP keepalive;
-		// until then the TTL bounds what the cache can miss.
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return err
-		}
-		hash, _ := hex.DecodeString(n.Payload)
-		r.cache.drop(hash)
-	}
+	return listener{
+		channel: keyChangesChannel,
+		off:     "API key cache off until its LISTEN connection is back",
+		live:    r.cache.setLive,
+		notify: func(payload string) {
+			hash, _ := hex.DecodeString(payload)
+			r.cache.drop(hash)
+		},
+	}.start(ctx, dsn, log)
 }
