@@ -680,3 +680,35 @@ func TestEvents_SideEffectsAreDelivered(t *testing.T) {
 		}
 	}
 }
+
+// REMY_EVENTS_RETENTION through `remy serve`: events older than it are
+// pruned in the background, and a cursor from before them is 410; the
+// horizon's lag is on /metrics.
+func TestEvents_RetentionThroughServe(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	tn := s.newTenant(t)
+	cmd, base, _ := startServeProcess(t, s.DSN, "REMY_EVENTS_RETENTION=1s")
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	c := clientAt(base)
+	_, head := c.events(t, tn.Key, "after=now")
+	c.do(t, "POST", "/api/v1/contacts", tn.Key, map[string]any{"givenName": "Ephemeral"})
+	eventually(t, 15*time.Second, func() error {
+		res, err := c.send("GET", "/api/v1/events?after="+url.QueryEscape(head.NextCursor), tn.Key, nil)
+		if err != nil || res.Status != http.StatusGone {
+			return fmt.Errorf("not pruned yet: %v %v", err, res)
+		}
+		wantError(t, res, http.StatusGone, "")
+		return nil
+	})
+	if evs, _ := c.events(t, tn.Key, ""); len(evs) != 0 {
+		t.Fatalf("from the start after pruning: %v", eventTypes(evs))
+	}
+	if res := c.do(t, "GET", "/api/v1/contacts?limit=1", tn.Key, nil); !strings.Contains(string(res.Body), "Ephemeral") {
+		t.Fatal("pruning the feed touched the contact")
+	}
+	metrics := c.do(t, "GET", "/metrics", "", nil)
+	if !strings.Contains(string(metrics.Body), "\nremy_events_horizon_lag_seconds ") {
+		t.Fatal("no remy_events_horizon_lag_seconds on /metrics")
+	}
+}
