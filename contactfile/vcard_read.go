@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -23,7 +24,9 @@ const IntroducerProperty = "X-REMY-INTRODUCED-BY"
 // that is not vCard at all, is not UTF-8 or ends inside a card is a
 // *FormatError, and more than max cards a *model.ValidationError.
 func ReadVCard(body []byte, max int) ([]model.ImportItem, error) {
-	if !utf8.Valid(body) {
+	// A writer may fold a line inside a UTF-8 sequence (RFC 6350 3.2 asks
+	// readers to mend it), so the text is checked unfolded.
+	if !utf8.Valid(folds.ReplaceAll(body, nil)) {
 		return nil, &FormatError{"vCard", "the body is not valid UTF-8"}
 	}
 	dec := vcard.NewDecoder(bytes.NewReader(hideEscapes(body)))
@@ -46,6 +49,9 @@ func ReadVCard(body []byte, max int) ([]model.ImportItem, error) {
 	}
 	return items, nil
 }
+
+// folds are line breaks followed by white space: the joins of a folded line.
+var folds = regexp.MustCompile(`\r?\n[ \t]`)
 
 // readCard maps one card onto a contact, its notes and its references.
 func readCard(card vcard.Card) model.ImportItem {
