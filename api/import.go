@@ -143,14 +143,16 @@ func readImport(contentType string, body []byte) ([]model.ImportItem, error) {
 
 // checkImported holds every item to the schema of a contact's POST body,
 // which states the limits (lengths, counts, formats) that the model's
-// rules leave to it: an item breaking one fails as that POST would.
+// rules leave to it: an item breaking one fails as that POST would, with
+// these problems added to any its reading found.
 func (s *server) checkImported(items []model.ImportItem) {
 	reg := s.api.OpenAPI().Components.Schemas
 	schema := reg.Schema(reflect.TypeFor[ContactInput](), true, "")
 	pb := huma.NewPathBuffer(make([]byte, 0, 64), 0)
 	res := &huma.ValidateResult{}
 	for i := range items {
-		if items[i].Err != nil {
+		verr, ok := items[i].Err.(*model.ValidationError)
+		if items[i].Err != nil && !ok {
 			continue
 		}
 		body, err := contactBody(&items[i].Contact)
@@ -169,8 +171,17 @@ func (s *server) checkImported(items []model.ImportItem) {
 					details = append(details, d)
 				}
 			}
+			if verr == nil {
+				verr = &model.ValidationError{}
+			}
 			d := flatten(details)
-			items[i].Err = &model.ValidationError{Fields: d.FieldErrors, Form: d.FormErrors}
+			for field, msgs := range d.FieldErrors {
+				for _, m := range msgs {
+					verr.Field(field, m)
+				}
+			}
+			verr.Form = append(verr.Form, d.FormErrors...)
+			items[i].Err = verr
 		}
 	}
 }
