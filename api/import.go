@@ -53,7 +53,7 @@ type ImportReport struct {
 // ImportItemResult is what became of one card or row.
 type ImportItemResult struct {
 	Index            int                `json:"index" doc:"The item's position in the file: the card's, or the row's after the header, from 0."`
-	Status           string             `json:"status"`
+	Status           string             `json:"status" doc:"created: a new contact; merged: folded into the contact it duplicates; skipped: a duplicate, left out; failed: broke a rule, see details."`
 	ID               *uuid.UUID         `json:"id,omitempty" format:"uuid" doc:"created: the new contact (absent in a dry run); merged: the contact the item was merged into."`
 	DuplicateOf      *uuid.UUID         `json:"duplicateOf,omitempty" format:"uuid" doc:"skipped: the contact the item duplicates (absent in a dry run when that contact is one the file creates)."`
 	DuplicateOfIndex *int               `json:"duplicateOfIndex,omitempty" doc:"skipped or merged: the earlier item of the file the item duplicates, when not a contact that existed before."`
@@ -119,9 +119,11 @@ func (s *server) importContacts() {
 		}
 		return importOut(res, in.DryRun), nil
 	})
-	// Huma documents output headers on the default status only.
+	// Huma documents output headers on the default status only, and its
+	// raw body as application/octet-stream whatever its media type.
 	op := s.api.OpenAPI().Paths[importPath].Post
 	op.Responses["200"].Headers["Idempotent-Replayed"] = op.Responses["201"].Headers["Idempotent-Replayed"]
+	op.RequestBody.Content["text/vcard"] = binary("text/vcard")
 }
 
 // readImport reads body as its content type says.
