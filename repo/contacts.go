@@ -211,7 +211,7 @@ func (r *ContactRepo) unlinkIntroduced(ctx context.Context, tx bun.Tx, actor mod
 		Set("introduced_by_id = NULL").
 		Set("version = version + 1").
 		Set("updated_at = clock_timestamp()").
-		Where("account_id = ? AND id IN (?)", actor.AccountID, bun.In(ids)).
+		Where("account_id = ? AND id IN (?)", actor.AccountID, bun.List(ids)).
 		Returning("*").
 		Scan(ctx, &unlinked)
 	if err != nil {

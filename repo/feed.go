@@ -59,7 +59,7 @@ func (r *FeedRepo) Page(ctx context.Context, accountID uuid.UUID, q FeedQuery) (
 	var extra []any
 	if len(q.Types) > 0 {
 		cond.WriteString(" AND e.type IN (?4)")
-		extra = append(extra, bun.In(q.Types))
+		extra = append(extra, bun.List(q.Types))
 	} else {
 		extra = append(extra, nil)
 	}

@@ -34,7 +34,7 @@ func checkFresh(ctx context.Context, tx bun.IDB, table string, accountID uuid.UU
 	var stale bool
 	err := tx.NewRaw(`SELECT pg_current_xact_id() IS NOT NULL AND EXISTS (SELECT FROM ? WHERE account_id = ? AND id IN (?) AND age(xmin) < 0
 		AND pg_xact_status((pg_current_xact_id()::text::bigint - age(xmin))::text::xid8) = 'committed')`,
-		bun.Ident(table), accountID, bun.In(ids)).Scan(ctx, &stale)
+		bun.Ident(table), accountID, bun.List(ids)).Scan(ctx, &stale)
 	if err != nil {
 		return err
 	}
