@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -26,7 +25,7 @@ const IntroducerProperty = "X-REMY-INTRODUCED-BY"
 func ReadVCard(body []byte, max int) ([]model.ImportItem, error) {
 	// A writer may fold a line inside a UTF-8 sequence (RFC 6350 3.2 asks
 	// readers to mend it), so the text is checked unfolded.
-	if !utf8.Valid(folds.ReplaceAll(body, nil)) {
+	if !utf8.Valid(unfold(body)) {
 		return nil, &FormatError{"vCard", "the body is not valid UTF-8"}
 	}
 	dec := vcard.NewDecoder(bytes.NewReader(hideEscapes(body)))
@@ -50,8 +49,21 @@ func ReadVCard(body []byte, max int) ([]model.ImportItem, error) {
 	return items, nil
 }
 
-// folds are line breaks followed by white space: the joins of a folded line.
-var folds = regexp.MustCompile(`\r?\n[ \t]`)
+// unfold is body without its folds (a line break, then a space or a tab).
+func unfold(body []byte) []byte {
+	out := make([]byte, 0, len(body))
+	for i := 0; i < len(body); i++ {
+		switch {
+		case body[i] == '\r' && i+2 < len(body) && body[i+1] == '\n' && (body[i+2] == ' ' || body[i+2] == '\t'):
+			i += 2
+		case body[i] == '\n' && i+1 < len(body) && (body[i+1] == ' ' || body[i+1] == '\t'):
+			i++
+		default:
+			out = append(out, body[i])
+		}
+	}
+	return out
+}
 
 // readCard maps one card onto a contact, its notes and its references.
 func readCard(card vcard.Card) model.ImportItem {

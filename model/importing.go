@@ -113,16 +113,25 @@ type importOwner struct {
 // items can name each other as introducers before anything is written.
 // Items whose Err is set fail.
 func PlanImport(items []ImportItem, existing []Contact, mode string, phoneKey func(string) string) []ImportOutcome {
+	// Parsing phone numbers is most of the work: it is done on every core,
+	// once per contact and item.
+	oldKeys, newKeys := make([][]string, len(existing)), make([][]string, len(items))
+	inParallel(len(existing), func(i int) { oldKeys[i] = importKeys(&existing[i], phoneKey) })
+	inParallel(len(items), func(i int) {
+		if items[i].Err == nil {
+			newKeys[i] = importKeys(&items[i].Contact, phoneKey)
+		}
+	})
 	owners := map[string]importOwner{}
-	claim := func(c *Contact, o importOwner) {
-		for _, k := range importKeys(c, phoneKey) {
+	claim := func(keys []string, o importOwner) {
+		for _, k := range keys {
 			if _, ok := owners[k]; !ok {
 				owners[k] = o
 			}
 		}
 	}
 	for i := range existing {
-		claim(&existing[i], importOwner{existing[i].ID, -1})
+		claim(oldKeys[i], importOwner{existing[i].ID, -1})
 	}
 	out := make([]ImportOutcome, len(items))
 	for i := range items {
@@ -133,7 +142,7 @@ func PlanImport(items []ImportItem, existing []Contact, mode string, phoneKey fu
 			o.Status, o.Err = ImportFailed, AsValidationError(it.Err)
 			continue
 		}
-		owner, dup := findOwner(&it.Contact, owners, phoneKey)
+		owner, dup := findOwner(newKeys[i], owners)
 		switch {
 		case !dup || mode == OnDuplicateCreate:
 			o.Status, o.ID = ImportCreated, uuid.New()
@@ -143,14 +152,14 @@ func PlanImport(items []ImportItem, existing []Contact, mode string, phoneKey fu
 		default:
 			o.Status, o.DuplicateOf, o.DuplicateOfIndex = ImportSkipped, owner.id, owner.index
 		}
-		claim(&it.Contact, owner)
+		claim(newKeys[i], owner)
 	}
 	return out
 }
 
-// findOwner is the contact that the first of c's keys already belongs to.
-func findOwner(c *Contact, owners map[string]importOwner, phoneKey func(string) string) (importOwner, bool) {
-	for _, k := range importKeys(c, phoneKey) {
+// findOwner is the contact that the first of keys already belongs to.
+func findOwner(keys []string, owners map[string]importOwner) (importOwner, bool) {
+	for _, k := range keys {
 		if o, ok := owners[k]; ok {
 			return o, true
 		}
