@@ -177,6 +177,12 @@ func TestExport_VCardStrict(t *testing.T) {
 	a, other := s.newTenant(t), s.newTenant(t)
 	seeded := roundTripSeed(t, s, a.Key)
 	s.createContact(t, other.Key, map[string]any{"givenName": "Someone else's"})
+	for _, v := range []string{"2.1", "5.0", "3"} {
+		fe, _ := fieldErrors(t, s.do(t, http.MethodGet, "/api/v1/export?format=vcard&version="+v, a.Key, nil))
+		if fe["version"] == nil {
+			t.Fatalf("version=%s: no fieldErrors.version: %v", v, fe)
+		}
+	}
 	for _, version := range []string{"3.0", "4.0"} {
 		t.Run(version, func(t *testing.T) {
 			query := "?format=vcard"
