@@ -309,3 +309,27 @@ func TestImport_ScopesAndIdempotency(t *testing.T) {
 		t.Fatalf("%d contacts after a retried import, want 1", n[0])
 	}
 }
+
+// Webhooks receive each imported contact, merged contact and note as the
+// API shows it after the import, and the contact.updated its changes.
+func TestImport_WebhookObjects(t *testing.T) {
+	t.Parallel()
+	s, rc, a := setupWebhooks(t, webhookOpts{})
+	existing := seedExisting(t, s, a.Key)
+	s.createWebhook(t, a.Key, rc.URL, "*")
+	rep := s.imported(t, a.Key, "text/vcard", dupFile, "?onDuplicate=merge", http.StatusCreated)
+	of := func(typ, id string) map[string]any {
+		return hookObject(t, rc, func(e, o map[string]any) bool { return e["type"] == typ && o["id"] == id })
+	}
+	fresh := rep.Results[2].ID
+	for typ, id := range map[string]string{"contact.created": fresh, "contact.updated": existing} {
+		if o, now := of(typ, id), s.contact(t, a.Key, id); !sameJSON(o, now) {
+			t.Errorf("%s object %v, want %v", typ, o, now)
+		}
+	}
+	notes := s.do(t, http.MethodGet, "/api/v1/contacts/"+existing+"/notes", a.Key, nil).JSON(t)["data"].([]any)
+	n := notes[0].(map[string]any)
+	if o := of("note.created", n["id"].(string)); !sameJSON(o, n) {
+		t.Errorf("note object %v, want %v", o, n)
+	}
+}
