@@ -87,6 +87,9 @@ var scopedOps = []scopedOp{
 	{"deleteNote", http.MethodDelete, "/api/v1/notes/{note}", "", model.ScopeNotesWrite, http.StatusOK},
 	{"listTags", http.MethodGet, "/api/v1/tags", "", model.ScopeContactsRead, http.StatusOK},
 	{"listActivity", http.MethodGet, "/api/v1/activity", "", model.ScopeActivityRead, http.StatusOK},
+	{"listEvents", http.MethodGet, "/api/v1/events", "", model.ScopeActivityRead, http.StatusOK},
+	// A stream that started would never end: a malformed cursor's 400 shows the scope let it through.
+	{"streamEvents", http.MethodGet, "/api/v1/events/stream?after=malformed", "", model.ScopeActivityRead, http.StatusBadRequest},
 	{"exportAccount", http.MethodGet, "/api/v1/export?format=json", "", model.ScopeExportRead, http.StatusOK},
 	{"listWebhooks", http.MethodGet, "/api/v1/webhooks", "", model.ScopeWebhooksRead, http.StatusOK},
 	{"createWebhook", http.MethodPost, "/api/v1/webhooks", `{"url":"https://example.com/hook","events":["*"]}`, model.ScopeWebhooksWrite, http.StatusCreated},
