@@ -152,6 +152,7 @@ func (s *server) registerContacts() {
 	s.deleteContact()
 	s.listDuplicates()
 	s.mergeContacts()
+	s.importContacts()
 }
 
 func (s *server) listContacts() {

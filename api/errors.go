@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -15,6 +17,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/validation"
 
+	"github.com/remy-crm/remy/contactfile"
 	"github.com/remy-crm/remy/model"
 )
 
@@ -79,8 +82,6 @@ const (
 
 	msgBodyRequired          = "Request body is required"
 	msgBodyTimeout           = "Request body read timeout"
-	msgBodyTooLarge          = "Request body too large: the limit is 1 MiB"
-	msgUnsupportedType       = "Unsupported Content-Type: send application/json"
 	msgIdempotencyInProgress = "A request with this Idempotency-Key is still in progress; retry shortly"
 	msgIdempotencyReused     = "This key was already used for a different request; use a new key for a new request"
 )
@@ -105,14 +106,18 @@ func newHumaError(status int, msg string, errs ...error) huma.StatusError {
 	switch {
 	case status == http.StatusBadRequest && len(details) > 0 && details[0].Location == "body":
 		return newError(status, "Malformed JSON: "+details[0].Message)
+	case status == http.StatusBadRequest && msg == "request body is required" && len(details) > 0:
+		// The parameters were wrong too, and they are checked first: a
+		// request with an unknown parameter is a 422 whatever its body.
+		return validationError(flatten(details))
 	case status == http.StatusBadRequest && msg == "request body is required":
 		return newError(status, msgBodyRequired)
 	case status == http.StatusUnprocessableEntity:
 		return validationError(flatten(details))
 	case status == http.StatusUnsupportedMediaType:
-		return newError(status, msgUnsupportedType)
+		return newError(status, unsupportedType(nil))
 	case status == http.StatusRequestEntityTooLarge:
-		return newError(status, msgBodyTooLarge)
+		return newError(status, bodyTooLarge(nil))
 	case status == http.StatusServiceUnavailable:
 		return newError(status, msgUnavailable)
 	case status >= 500:
@@ -127,7 +132,33 @@ func newHumaErrorWithContext(ctx huma.Context, status int, msg string, errs ...e
 	if status >= 500 && status != http.StatusServiceUnavailable {
 		logger(ctx.Context()).ErrorContext(ctx.Context(), "internal error", "error", errors.Join(errs...), "msg", msg)
 	}
+	if status == http.StatusRequestEntityTooLarge {
+		return newError(status, bodyTooLarge(ctx.Operation()))
+	}
 	return newHumaError(status, msg, errs...)
+}
+
+// bodyTooLarge is the 413 message of op (nil: an operation with Huma's
+// default limit), which states its limit.
+func bodyTooLarge(op *huma.Operation) string {
+	limit := int64(1 << 20)
+	if op != nil && op.MaxBodyBytes > 0 {
+		limit = op.MaxBodyBytes
+	}
+	return fmt.Sprintf("Request body too large: the limit is %d MiB", limit>>20)
+}
+
+// unsupportedType is the 415 message of op (nil: one that takes JSON),
+// which names the media types its body may have.
+func unsupportedType(op *huma.Operation) string {
+	types := []string{"application/json"}
+	if op != nil && op.RequestBody != nil && len(op.RequestBody.Content) > 0 {
+		types = slices.Sorted(maps.Keys(op.RequestBody.Content))
+	}
+	if n := len(types); n > 1 {
+		types = append(types[:n-2], types[n-2]+" or "+types[n-1])
+	}
+	return "Unsupported Content-Type: send " + strings.Join(types, ", ")
 }
 
 // patternMessages say in words what a pattern of the document means, for
@@ -193,24 +224,32 @@ func capitalize(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
+// validationDetails is verr as a 422 states it, both keys present.
+func validationDetails(verr *model.ValidationError) *ValidationDetails {
+	d := &ValidationDetails{FieldErrors: verr.Fields, FormErrors: verr.Form}
+	if d.FieldErrors == nil {
+		d.FieldErrors = map[string][]string{}
+	}
+	if d.FormErrors == nil {
+		d.FormErrors = []string{}
+	}
+	return d
+}
+
 // problem maps a domain error to its HTTP error: the one table from
 // model's sentinels to statuses. resource names the thing for a 404 message,
 // which is the same whether the thing is missing or another account's.
 // Unknown errors are returned as they are, so Huma logs them and answers 500.
 func problem(err error, resource string) error {
 	var verr *model.ValidationError
+	var ferr *contactfile.FormatError
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &verr):
-		d := &ValidationDetails{FieldErrors: verr.Fields, FormErrors: verr.Form}
-		if d.FieldErrors == nil {
-			d.FieldErrors = map[string][]string{}
-		}
-		if d.FormErrors == nil {
-			d.FormErrors = []string{}
-		}
-		return validationError(d)
+		return validationError(validationDetails(verr))
+	case errors.As(err, &ferr):
+		return newError(http.StatusBadRequest, ferr.Error())
 	case errors.Is(err, model.ErrNotFound):
 		return newError(http.StatusNotFound, resource+" not found")
 	case errors.Is(err, model.ErrConflict):
@@ -332,13 +371,15 @@ func errorExamples(op *huma.Operation) examples {
 	invalid := &Error{Message: "Validation failed", Details: &ValidationDetails{FieldErrors: map[string][]string{}, FormErrors: []string{}}}
 	ex.addParams(op, invalid)
 	if op.RequestBody != nil {
-		ex.add(http.StatusBadRequest, "Malformed JSON: unexpected end of JSON input")
+		if op.RequestBody.Content["application/json"] != nil {
+			ex.add(http.StatusBadRequest, "Malformed JSON: unexpected end of JSON input")
+		}
 		if op.RequestBody.Required {
 			ex.add(http.StatusBadRequest, msgBodyRequired)
 		}
 		ex.add(http.StatusRequestTimeout, msgBodyTimeout)
-		ex.add(http.StatusRequestEntityTooLarge, msgBodyTooLarge)
-		ex.add(http.StatusUnsupportedMediaType, msgUnsupportedType)
+		ex.add(http.StatusRequestEntityTooLarge, bodyTooLarge(op))
+		ex.add(http.StatusUnsupportedMediaType, unsupportedType(op))
 		invalid.Details.FieldErrors = bodyExample(op)
 	}
 	if !op.SkipValidateParams {

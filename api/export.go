@@ -16,20 +16,22 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/remy-crm/remy/contactfile"
 	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo"
 )
 
 // ExportParams choose the export's format and, for CSV, the resource.
 type ExportParams struct {
-	Format   string `query:"format" enum:"json,csv" default:"json" doc:"json: one document with everything. csv: with resource, one CSV file; without, a zip of contacts.csv and notes.csv."`
-	Resource string `query:"resource" enum:"contacts,notes" doc:"Export only this resource."`
+	Format   string `query:"format" enum:"json,csv,vcard" default:"json" doc:"json: one document with everything. csv: with resource, one CSV file; without, a zip of contacts.csv and notes.csv. vcard: one vCard per contact, its notes included."`
+	Resource string `query:"resource" enum:"contacts,notes" doc:"Export only this resource (json and csv)."`
+	Version  string `query:"version" default:"3.0" doc:"The vCard version of format=vcard."`
 }
 
 // The Content-Type is set by stream, not declared as an output header:
 // OpenAPI describes it through the response's media types.
 type exportResponse struct {
-	ContentDisposition string `header:"Content-Disposition" doc:"attachment, with a dated file name: remy-export-YYYY-MM-DD.json, .csv (with -contacts or -notes before the extension) or .zip." example:"attachment; filename=\"remy-export-2026-11-26.json\""`
+	ContentDisposition string `header:"Content-Disposition" doc:"attachment, with a dated file name: remy-export-YYYY-MM-DD.json, .csv (with -contacts or -notes before the extension), .zip or .vcf." example:"attachment; filename=\"remy-export-2026-11-26.json\""`
 	CacheControl       string `header:"Cache-Control" doc:"no-store: an export is personal data." example:"no-store"`
 	Body               func(huma.Context)
 }
@@ -59,6 +61,10 @@ snapshot and streamed as it is read (memory stays flat however large the account
   the JSON field names, one row per resource. A null is an empty cell. List fields (emails,
   phones, tags) are one cell holding their JSON array, e.g. ` + "`[{\"value\":\"a@b.c\",\"label\":\"work\"}]`" + `.
 - ` + "`format=csv`" + ` alone: ` + "`application/zip`" + ` holding contacts.csv and notes.csv.
+- ` + "`format=vcard[&version=3.0|4.0]`" + `: ` + "`text/vcard; charset=utf-8`" + `, one card per contact (UID urn:uuid:<id>, FN, N,
+  NICKNAME, ORG, TITLE, EMAIL, TEL, ADR, URL with their labels, BDAY, CATEGORIES for tags, REV, a NOTE per note
+  oldest first, and X-REMY-INTRODUCED-BY naming the introducer's UID), lines folded at 75 octets, CRLF line ends;
+  POST /api/v1/contacts/import reads it back.
 
 **Formula neutralisation (OWASP CSV injection).** A CSV cell that would start with ` + "`=`, `+`, `-`, `@`" + `,
 a tab or a carriage return gets a ` + "`'`" + ` in front, so spreadsheets show it as text. A cell that
@@ -78,13 +84,15 @@ func (s *server) registerExport() {
 		Tags:        []string{"Export"},
 		Security:    requireScope(model.ScopeExportRead),
 		Errors:      errs(http.StatusUnprocessableEntity, http.StatusServiceUnavailable),
-		Metadata:    map[string]any{errorExamplesKey: map[int][]string{http.StatusServiceUnavailable: {msgTooManyExports}}},
+		Metadata: map[string]any{errorExamplesKey: map[int][]string{http.StatusServiceUnavailable: {msgTooManyExports}},
+			paramEnumsKey: map[string][]string{"version": contactfile.VCardVersions}},
 		Responses: map[string]*huma.Response{"200": {
-			Description: "The export file: JSON by default, CSV (UTF-8) with format=csv&resource=…, a zip of both CSV files with format=csv alone.",
+			Description: "The export file: JSON by default, CSV (UTF-8) with format=csv&resource=…, a zip of both CSV files with format=csv alone, vCards with format=vcard.",
 			Content: map[string]*huma.MediaType{
 				"application/json": {Schema: s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[ExportDocument](), true, "ExportDocument")},
 				"text/csv":         {Schema: &huma.Schema{Type: huma.TypeString, Format: "binary", Extensions: map[string]any{"contentMediaType": "text/csv"}}},
 				"application/zip":  {Schema: &huma.Schema{Type: huma.TypeString, Format: "binary", Extensions: map[string]any{"contentMediaType": "application/zip"}}},
+				"text/vcard":       {Schema: &huma.Schema{Type: huma.TypeString, Format: "binary", Extensions: map[string]any{"contentMediaType": "text/vcard"}}},
 			},
 		}},
 	}, func(ctx context.Context, in *ExportParams) (*exportResponse, error) {
@@ -100,7 +108,7 @@ func (s *server) registerExport() {
 			<-s.exportSlots
 			return nil, problem(err, "Account")
 		}
-		write, name, ctype := exporter{snap: snap, resource: in.Resource}.file(in.Format)
+		write, name, ctype := exporter{snap: snap, resource: in.Resource, version: in.Version}.file(in.Format)
 		return &exportResponse{
 			ContentDisposition: `attachment; filename="` + name + `"`,
 			CacheControl:       "no-store",
@@ -170,11 +178,15 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 type exporter struct {
 	snap     *repo.Snapshot
 	resource string // "", "contacts" or "notes"
+	version  string // of vCards
 }
 
 // file picks the writer, file name and content type for a format.
 func (e exporter) file(format string) (write func(context.Context, io.Writer) error, name, contentType string) {
 	name = "remy-export-" + e.snap.At.Format(time.DateOnly)
+	if format == "vcard" {
+		return e.vcard, name + ".vcf", "text/vcard; charset=utf-8"
+	}
 	if e.resource != "" {
 		name += "-" + e.resource
 	}
@@ -260,6 +272,11 @@ func (jw *jsonWriter) end() {
 	}
 	io.WriteString(jw.w, "]")
 	jw.items = 0
+}
+
+// vcard writes one card per contact, with its notes.
+func (e exporter) vcard(ctx context.Context, w io.Writer) error {
+	return e.snap.ContactsWithNotes(ctx, contactfile.NewVCardWriter(w, e.version).Write)
 }
 
 func (e exporter) csv(ctx context.Context, w io.Writer) error {

@@ -76,6 +76,7 @@ var dataNames = map[reflect.Type]string{
 	reflect.TypeFor[*model.Delivery]():   "DeliveryAcceptedResponseBody",
 	reflect.TypeFor[WebhookWithSecret](): "WebhookSecretResponseBody",
 	reflect.TypeFor[Deleted]():           "DeletedResponseBody",
+	reflect.TypeFor[*ImportReport]():     "ImportData",
 }
 
 // schemaName is Huma's namer but for the envelopes, which name themselves.

@@ -288,7 +288,8 @@ func documentEnums(oapi *huma.OpenAPI) {
 			"resourceType": model.ResourceTypes,
 			"authMethod":   model.AuthMethods,
 		},
-		"DuplicateGroup": {"reason": model.DuplicateReasons},
+		"DuplicateGroup":   {"reason": model.DuplicateReasons},
+		"ImportItemResult": {"status": model.ImportStatuses},
 	} {
 		s := oapi.Components.Schemas.Map()[schema]
 		if s == nil {

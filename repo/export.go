@@ -104,3 +104,22 @@ func walk(ctx context.Context, db *bun.DB, q *bun.SelectQuery, dest func() any, 
 	}
 	return interpretError(rows.Err())
 }
+
+// contactNotes is a contact with the bodies of its notes.
+type contactNotes struct {
+	model.Contact `bun:",extend"`
+	Notes         []string `bun:"notes,array,scanonly"`
+}
+
+// ContactsWithNotes is Contacts with the bodies of each contact's notes,
+// oldest first, read in the same statement (one index range each).
+func (s *Snapshot) ContactsWithNotes(ctx context.Context, fn func(*model.Contact, []string) error) error {
+	q := s.tx.NewSelect().Model((*contactNotes)(nil)).
+		ColumnExpr("?TableColumns").
+		ColumnExpr(`ARRAY(SELECT n.body FROM notes n WHERE n.account_id = c.account_id AND n.contact_id = c.id
+			ORDER BY n.created_at, n.id) AS notes`).
+		Where("c.account_id = ?", s.Account.ID).
+		OrderExpr("c.created_at, c.id")
+	row := new(contactNotes)
+	return walk(ctx, s.db, q, func() any { *row = contactNotes{}; return row }, func() error { return fn(&row.Contact, row.Notes) })
+}

@@ -256,7 +256,7 @@ func TestOpenAPI_ResponsesDeclareStatusesHeadersAndRealMessages(t *testing.T) {
 	}
 }
 
-// The export's three bodies, each with its real schema, and its headers.
+// The export's four bodies, each with its real schema, and its headers.
 func TestOpenAPI_ExportBodies(t *testing.T) {
 	t.Parallel()
 	doc := servedDocument(t, newServer(t))
@@ -267,10 +267,10 @@ func TestOpenAPI_ExportBodies(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	if !slices.Equal(keys, []string{"application/json", "application/zip", "text/csv"}) {
+	if !slices.Equal(keys, []string{"application/json", "application/zip", "text/csv", "text/vcard"}) {
 		t.Fatalf("export media types = %v", keys)
 	}
-	for _, mt := range []string{"text/csv", "application/zip"} {
+	for _, mt := range []string{"text/csv", "application/zip", "text/vcard"} {
 		s := at(content, mt, "schema")
 		if at(s, "type") != "string" || at(s, "contentMediaType") != mt {
 			t.Errorf("%s schema = %v, want a string with contentMediaType %s", mt, s, mt)

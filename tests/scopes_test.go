@@ -79,6 +79,7 @@ var scopedOps = []scopedOp{
 	{"deleteContact", http.MethodDelete, "/api/v1/contacts/{contact}", "", model.ScopeContactsWrite, http.StatusOK},
 	{"listContactDuplicates", http.MethodGet, "/api/v1/contacts/duplicates", "", model.ScopeContactsRead, http.StatusOK},
 	{"mergeContacts", http.MethodPost, "/api/v1/contacts/{contact}/merge", `{"sourceIds":["{source}"]}`, model.ScopeContactsWrite, http.StatusOK},
+	{"importContacts", http.MethodPost, "/api/v1/contacts/import", "First Name\nImported\n", model.ScopeContactsWrite, http.StatusCreated},
 	{"listNotes", http.MethodGet, "/api/v1/contacts/{contact}/notes", "", model.ScopeNotesRead, http.StatusOK},
 	{"createNote", http.MethodPost, "/api/v1/contacts/{contact}/notes", `{"body":"New note"}`, model.ScopeNotesWrite, http.StatusCreated},
 	{"getNote", http.MethodGet, "/api/v1/notes/{note}", "", model.ScopeNotesRead, http.StatusOK},
@@ -135,6 +136,15 @@ func (op scopedOp) payload(t testing.TB, s *testServer, key string) any {
 	return strings.ReplaceAll(op.body, "{source}", id)
 }
 
+// headers are op's request headers: its body's Content-Type, when the
+// body is not JSON.
+func (op scopedOp) headers() []header {
+	if op.id == "importContacts" {
+		return []header{{"Content-Type", "text/csv"}}
+	}
+	return nil
+}
+
 func (op scopedOp) url(ids ...string) string {
 	return strings.NewReplacer("{contact}", ids[0], "{note}", ids[1], "{webhook}", ids[2], "{delivery}", ids[3]).Replace(op.path)
 }
@@ -170,14 +180,14 @@ func TestScopes_EveryOperation(t *testing.T) {
 			without := s.newKey(t, a.Account.ID, allBut(op.scope)...)
 			body := op.payload(t, s, a.Key)
 			before := s.writeCount(t, a.Account.ID)
-			res := s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), without, body)
+			res := s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), without, body, op.headers()...)
 			wantForbidden(t, res, op.scope)
 			if after := s.writeCount(t, a.Account.ID); after != before {
 				t.Fatalf("a forbidden %s changed contacts/notes/activity from %v to %v", op.id, before, after)
 			}
 
 			only := s.newKey(t, a.Account.ID, op.scope)
-			wantStatus(t, s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), only, op.payload(t, s, a.Key)), op.want)
+			wantStatus(t, s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), only, op.payload(t, s, a.Key), op.headers()...), op.want)
 		})
 	}
 }
@@ -264,7 +274,7 @@ func TestScopes_ShorthandsAndImplication(t *testing.T) {
 	}
 	readKey := s.newKey(t, a.Account.ID, read...)
 	for _, op := range scopedOps {
-		res := s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), readKey, op.payload(t, s, a.Key))
+		res := s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), readKey, op.payload(t, s, a.Key), op.headers()...)
 		if strings.HasSuffix(string(op.scope), ":read") {
 			wantStatus(t, res, op.want)
 		} else {
@@ -288,7 +298,7 @@ func TestScopes_ShorthandsAndImplication(t *testing.T) {
 		if op.method == http.MethodDelete {
 			continue // keep the resources for the others
 		}
-		wantStatus(t, s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), all, op.payload(t, s, a.Key)), op.want)
+		wantStatus(t, s.do(t, op.method, op.url(contactID, noteID, webhookID, deliveryID), all, op.payload(t, s, a.Key), op.headers()...), op.want)
 	}
 }
 

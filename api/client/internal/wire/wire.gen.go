@@ -130,6 +130,30 @@ func (e DuplicateGroupReason) Valid() bool {
 	}
 }
 
+// Defines values for ImportItemResultStatus.
+const (
+	ImportItemResultStatusCreated ImportItemResultStatus = "created"
+	ImportItemResultStatusFailed  ImportItemResultStatus = "failed"
+	ImportItemResultStatusMerged  ImportItemResultStatus = "merged"
+	ImportItemResultStatusSkipped ImportItemResultStatus = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the ImportItemResultStatus enum.
+func (e ImportItemResultStatus) Valid() bool {
+	switch e {
+	case ImportItemResultStatusCreated:
+		return true
+	case ImportItemResultStatusFailed:
+		return true
+	case ImportItemResultStatusMerged:
+		return true
+	case ImportItemResultStatusSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookCreateInputEvents.
 const (
 	WebhookCreateInputEventsAsterisk       WebhookCreateInputEvents = "*"
@@ -238,6 +262,27 @@ func (e ListContactsParamsSort) Valid() bool {
 	}
 }
 
+// Defines values for ImportContactsParamsOnDuplicate.
+const (
+	Create ImportContactsParamsOnDuplicate = "create"
+	Merge  ImportContactsParamsOnDuplicate = "merge"
+	Skip   ImportContactsParamsOnDuplicate = "skip"
+)
+
+// Valid indicates whether the value is a known member of the ImportContactsParamsOnDuplicate enum.
+func (e ImportContactsParamsOnDuplicate) Valid() bool {
+	switch e {
+	case Create:
+		return true
+	case Merge:
+		return true
+	case Skip:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListEventsParamsTypes.
 const (
 	ListEventsParamsTypesContactCreated ListEventsParamsTypes = "contact.created"
@@ -300,8 +345,9 @@ func (e StreamEventsParamsTypes) Valid() bool {
 
 // Defines values for ExportAccountParamsFormat.
 const (
-	Csv  ExportAccountParamsFormat = "csv"
-	JSON ExportAccountParamsFormat = "json"
+	Csv   ExportAccountParamsFormat = "csv"
+	JSON  ExportAccountParamsFormat = "json"
+	Vcard ExportAccountParamsFormat = "vcard"
 )
 
 // Valid indicates whether the value is a known member of the ExportAccountParamsFormat enum.
@@ -310,6 +356,8 @@ func (e ExportAccountParamsFormat) Valid() bool {
 	case Csv:
 		return true
 	case JSON:
+		return true
+	case Vcard:
 		return true
 	default:
 		return false
@@ -328,6 +376,24 @@ func (e ExportAccountParamsResource) Valid() bool {
 	case Contacts:
 		return true
 	case Notes:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportAccountParamsVersion.
+const (
+	N30 ExportAccountParamsVersion = "3.0"
+	N40 ExportAccountParamsVersion = "4.0"
+)
+
+// Valid indicates whether the value is a known member of the ExportAccountParamsVersion enum.
+func (e ExportAccountParamsVersion) Valid() bool {
+	switch e {
+	case N30:
+		return true
+	case N40:
 		return true
 	default:
 		return false
@@ -682,6 +748,57 @@ type HealthBody struct {
 	Status string `json:"status"`
 }
 
+// ImportData defines model for ImportData.
+type ImportData struct {
+	Data ImportReport `json:"data"`
+}
+
+// ImportItemResult defines model for ImportItemResult.
+type ImportItemResult struct {
+	Details *ValidationDetails `json:"details,omitempty"`
+
+	// DuplicateOf skipped: the contact the item duplicates (absent in a dry run when that contact is one the file creates).
+	DuplicateOf *string `json:"duplicateOf,omitempty"`
+
+	// DuplicateOfIndex skipped or merged: the earlier item of the file the item duplicates, when not a contact that existed before.
+	DuplicateOfIndex *int64 `json:"duplicateOfIndex,omitempty"`
+
+	// Error failed: Validation failed.
+	//
+	// Example: Validation failed
+	Error *string `json:"error,omitempty"`
+
+	// ID created: the new contact (absent in a dry run); merged: the contact the item was merged into.
+	ID *string `json:"id,omitempty"`
+
+	// Index The item's position in the file: the card's, or the row's after the header, from 0.
+	Index int64 `json:"index"`
+
+	// Status created: a new contact; merged: folded into the contact it duplicates; skipped: a duplicate, left out; failed: broke a rule, see details.
+	Status ImportItemResultStatus `json:"status"`
+}
+
+// ImportItemResultStatus created: a new contact; merged: folded into the contact it duplicates; skipped: a duplicate, left out; failed: broke a rule, see details.
+type ImportItemResultStatus string
+
+// ImportReport defines model for ImportReport.
+type ImportReport struct {
+	// Created Contacts created.
+	Created int64 `json:"created"`
+
+	// Failed Items that broke a rule; nothing of them was imported.
+	Failed int64 `json:"failed"`
+
+	// Merged Items merged into a contact.
+	Merged int64 `json:"merged"`
+
+	// Results One per item, in file order.
+	Results []ImportItemResult `json:"results"`
+
+	// Skipped Items left out as duplicates.
+	Skipped int64 `json:"skipped"`
+}
+
 // LabeledValue defines model for LabeledValue.
 type LabeledValue struct {
 	Label string `json:"label"`
@@ -1028,6 +1145,21 @@ type ListContactDuplicatesParams struct {
 	Offset *int64 `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
+// ImportContactsParams defines parameters for ImportContacts.
+type ImportContactsParams struct {
+	// DryRun true: read and check the file and answer 200 with the counts and statuses a real import would give, writing nothing.
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
+	// OnDuplicate What to do with an item that shares an email address (case-insensitively) or a phone number (in E.164) with an existing contact or an earlier item of the file: skip it, merge it into that contact (its empty fields filled, its lists and tags united, existing values kept), or create it anyway.
+	OnDuplicate *ImportContactsParamsOnDuplicate `form:"onDuplicate,omitempty" json:"onDuplicate,omitempty"`
+
+	// IdempotencyKey Makes this request safe to retry for 24 hours: a retry with the same key and the same request gets the original status and body again (with Idempotent-Replayed: true) and creates nothing new. The same key with a different request is a 422; while the first request is still running, a 409. Failed requests are not remembered. Keys are per account; use a fresh random one (e.g. a UUID) per logical request.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// ImportContactsParamsOnDuplicate defines parameters for ImportContacts.
+type ImportContactsParamsOnDuplicate string
+
 // ListNotesParams defines parameters for ListNotes.
 type ListNotesParams struct {
 	// Limit How many results to return.
@@ -1105,11 +1237,14 @@ type StreamEventsParamsTypes string
 
 // ExportAccountParams defines parameters for ExportAccount.
 type ExportAccountParams struct {
-	// Format json: one document with everything. csv: with resource, one CSV file; without, a zip of contacts.csv and notes.csv.
+	// Format json: one document with everything. csv: with resource, one CSV file; without, a zip of contacts.csv and notes.csv. vcard: one vCard per contact, its notes included.
 	Format *ExportAccountParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 
-	// Resource Export only this resource.
+	// Resource Export only this resource (json and csv).
 	Resource *ExportAccountParamsResource `form:"resource,omitempty" json:"resource,omitempty"`
+
+	// Version The vCard version of format=vcard.
+	Version *ExportAccountParamsVersion `form:"version,omitempty" json:"version,omitempty"`
 }
 
 // ExportAccountParamsFormat defines parameters for ExportAccount.
@@ -1117,6 +1252,9 @@ type ExportAccountParamsFormat string
 
 // ExportAccountParamsResource defines parameters for ExportAccount.
 type ExportAccountParamsResource string
+
+// ExportAccountParamsVersion defines parameters for ExportAccount.
+type ExportAccountParamsVersion string
 
 // DeleteNoteParams defines parameters for DeleteNote.
 type DeleteNoteParams struct {
