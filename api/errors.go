@@ -17,7 +17,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/validation"
 
-	"github.com/remy-crm/remy/contactfile"
+	"github.com/remy-crm/remy/api/contactfile"
 	"github.com/remy-crm/remy/model"
 )
 

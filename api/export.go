@@ -16,7 +16,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/remy-crm/remy/contactfile"
+	"github.com/remy-crm/remy/api/contactfile"
 	"github.com/remy-crm/remy/model"
 	"github.com/remy-crm/remy/repo"
 )

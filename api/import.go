@@ -10,7 +10,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
 
-	"github.com/remy-crm/remy/contactfile"
+	"github.com/remy-crm/remy/api/contactfile"
 	"github.com/remy-crm/remy/model"
 )
 
