@@ -77,7 +77,7 @@ func TestParamsFollowTheDocument(t *testing.T) {
 		{ListParams{1, 1}.query(), wire.ListTagsParams{}, nil},
 		{ListParams{1, 1}.query(), wire.ListWebhooksParams{}, nil},
 		{ListParams{1, 1}.query(), wire.ListNotesParams{}, nil},
-		{ExportParams{"json", "contacts"}.query(), wire.ExportAccountParams{}, nil},
+		{ExportParams{"vcard", "contacts", "4.0"}.query(), wire.ExportAccountParams{}, nil},
 	} {
 		name := reflect.TypeOf(tt.doc).Name()
 		var doc []string

@@ -15,6 +15,9 @@ type ExportParams struct {
 	Format string
 	// Resource is "contacts" or "notes" to export only that; "" for both.
 	Resource string
+	// Version is the vCard version of format "vcard": "3.0" (the default,
+	// what Apple and Google read) or "4.0".
+	Version string
 }
 
 func (p ExportParams) query() url.Values {
@@ -24,6 +27,9 @@ func (p ExportParams) query() url.Values {
 	}
 	if p.Resource != "" {
 		q.Set("resource", p.Resource)
+	}
+	if p.Version != "" {
+		q.Set("version", p.Version)
 	}
 	return q
 }
