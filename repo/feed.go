@@ -42,7 +42,12 @@ FROM h LEFT JOIN LATERAL (
 	WHERE e.account_id = $3 AND (e.xid, e.seq) > ($1::text::xid8, $2) AND e.xid < h.xmin %[1]s
 	ORDER BY e.xid, e.seq LIMIT $4
 ) e ON true
-LEFT JOIN activity_log a ON a.id = e.id AND a.account_id = $3
+LEFT JOIN LATERAL (
+	-- Lateral, so that even a generic plan (which cannot know $4 is at
+	-- most 101) looks each entry up by its key instead of hashing the log;
+	-- LIMIT 1 keeps the planner from flattening it back into a join.
+	SELECT a.* FROM activity_log a WHERE a.id = e.id AND a.account_id = $3 LIMIT 1
+) a ON true
 ORDER BY e.xid, e.seq`
 
 // FeedQuery is one read of an account's feed.
