@@ -2,8 +2,8 @@ package repo
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/uptrace/bun"
 
 	"github.com/remy-crm/remy/model"
@@ -120,8 +121,8 @@ func (q FeedQuery) next(page model.FeedPage, horizon uint64) model.FeedPage {
 func scanFeed(rows pgx.Rows) (page model.FeedPage, horizon uint64, expired bool, err error) {
 	for rows.Next() {
 		var h string
-		var xid, typ, obj sql.NullString
-		var seq sql.NullInt64
+		var xid, typ, obj pgtype.Text
+		var seq pgtype.Int8
 		a := new(activityScan)
 		if err := rows.Scan(append([]any{&h, &expired, &page.Pending, &xid, &seq, &typ, &obj}, a.targets()...)...); err != nil {
 			return page, 0, false, err
@@ -147,12 +148,13 @@ func scanFeed(rows pgx.Rows) (page model.FeedPage, horizon uint64, expired bool,
 }
 
 // activityScan takes an Activity Log entry from a row where it may be
-// absent (NULLs).
+// absent (NULLs), in pgx's own types (database/sql's scanners cost a
+// conversion each).
 type activityScan struct {
-	id, action, resourceType, resourceID, authMethod, ip, userAgent sql.NullString
-	apiKeyID                                                        uuid.NullUUID
-	changes                                                         []byte
-	createdAt                                                       sql.NullTime
+	action, resourceType, authMethod, ip, userAgent pgtype.Text
+	id, resourceID, apiKeyID                        pgtype.UUID
+	changes                                         []byte
+	createdAt                                       pgtype.Timestamptz
 }
 
 func (s *activityScan) targets() []any {
@@ -162,15 +164,12 @@ func (s *activityScan) targets() []any {
 func (s *activityScan) activity() (*model.Activity, error) {
 	a := &model.Activity{Action: s.action.String, ResourceType: s.resourceType.String, AuthMethod: s.authMethod.String,
 		IP: s.ip.String, UserAgent: s.userAgent.String, CreatedAt: s.createdAt.Time.UTC()}
-	var err error
-	if a.ID, err = uuid.Parse(s.id.String); err != nil {
-		return nil, fmt.Errorf("event without its Activity Log entry: %w", err)
+	if !s.id.Valid {
+		return nil, errors.New("event without its Activity Log entry")
 	}
-	if a.ResourceID, err = uuid.Parse(s.resourceID.String); err != nil {
-		return nil, err
-	}
+	a.ID, a.ResourceID = s.id.Bytes, s.resourceID.Bytes
 	if s.apiKeyID.Valid {
-		a.APIKeyID = &s.apiKeyID.UUID
+		a.APIKeyID = new(uuid.UUID(s.apiKeyID.Bytes))
 	}
 	if len(s.changes) > 0 {
 		if err := json.Unmarshal(s.changes, &a.Changes); err != nil {
