@@ -19,7 +19,8 @@ import (
 const feedBenchEvents = 1_000_000
 
 // BenchmarkEventsPage reads the last 100 events of an account with a
-// million, through the API, and the same query in bare SQL (the floor).
+// million, through the API of a `remy serve` process, and the same query
+// in bare SQL (the floor).
 // Run it with
 //
 //	go test ./tests/ -run '^$' -bench BenchmarkEventsPage -benchtime 1x
@@ -57,8 +58,13 @@ func BenchmarkEventsPage(b *testing.B) {
 	x, _ := strconv.ParseUint(xid, 10, 64)
 	cursor := model.EncodeCursor(a.Account.ID, model.FeedPosition{XID: x, Seq: seq})
 	path := "/api/v1/events?limit=100&after=" + url.QueryEscape(cursor)
+	// A `remy serve` process: the in-process test server also checks every
+	// response against the document, which costs more than the page.
+	cmd, base, _ := startServeProcess(b, s.DSN, "REMY_RATE_LIMIT_RPS=0")
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	served := &testServer{client: client{URL: base}}
 	for b.Loop() {
-		p50, p95, _ := sampleLatency(b, s, a.Key, path, 20, 200)
+		p50, p95, _ := sampleLatency(b, served, a.Key, path, 20, 200)
 		b.ReportMetric(ms(p50), "p50-ms")
 		b.ReportMetric(ms(p95), "p95-ms")
 		b.Logf("API: last 100 of %d events: p50 %.2f ms, p95 %.2f ms", feedBenchEvents, ms(p50), ms(p95))
