@@ -116,8 +116,8 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // filter is the conditions of f on "contacts AS c". Each term is
 // normalised by the same function as the _search column it is matched
 // against; with the term's value known at planning, the planner folds that
-// call and looks its trigrams up in contacts_search_idx. A 2-character
-// term has no trigram: its bigram is looked up in contacts_bigram_idx. For
+// call and looks its trigrams up in contacts_find_idx. A 2-character
+// term has no trigram: its bigram is looked up in contacts_find_idx. For
 // an ASCII one (normalised without changing its length) the bigram is the
 // whole condition, and a count of its matches checks none of them with
 // LIKE; otherwise the bigram only narrows and LIKE decides.
