@@ -39,3 +39,57 @@ DROP INDEX contacts_search_cover_idx;
 -- descending (nulls still last) is its non-null range read backwards, then
 -- its null range read backwards (repo/contactlist.go).
 DROP INDEX contacts_given_desc_idx, contacts_family_desc_idx, contacts_company_desc_idx;
+
+-- The counters (contact_counts, tag_counts) in one statement trigger per
+-- kind of write instead of two. Same statements, same slots, same
+-- transaction; measured on POST /api/v1/contacts under load (32 clients,
+-- 20 accounts), Postgres's CPU per request fell from ~900 to ~700 µs: half
+-- the trigger firings, one transition table instead of two.
+CREATE FUNCTION remy_count_contacts_and_tags() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO contact_counts AS cc (account_id, slot, n)
+        SELECT account_id, pg_backend_pid() % 8, count(*) FROM new_rows GROUP BY account_id
+        ON CONFLICT (account_id, slot) DO UPDATE SET n = cc.n + excluded.n;
+        INSERT INTO tag_counts AS tc (account_id, tag, slot, n)
+        SELECT r.account_id, t.tag, pg_backend_pid() % 8, count(*)
+        FROM new_rows r, unnest(r.tags) AS t(tag) GROUP BY 1, 2
+        ON CONFLICT (account_id, tag, slot) DO UPDATE SET n = tc.n + excluded.n;
+    ELSE
+        -- Deleting an account cascades to its contacts: its counts go with
+        -- it, so only accounts that still exist are counted down.
+        INSERT INTO contact_counts AS cc (account_id, slot, n)
+        SELECT o.account_id, pg_backend_pid() % 8, -count(*)
+        FROM old_rows o JOIN accounts a ON a.id = o.account_id GROUP BY o.account_id
+        ON CONFLICT (account_id, slot) DO UPDATE SET n = cc.n + excluded.n;
+        INSERT INTO tag_counts AS tc (account_id, tag, slot, n)
+        SELECT o.account_id, t.tag, pg_backend_pid() % 8, -count(*)
+        FROM old_rows o JOIN accounts a ON a.id = o.account_id, unnest(o.tags) AS t(tag) GROUP BY 1, 2
+        ON CONFLICT (account_id, tag, slot) DO UPDATE SET n = tc.n + excluded.n;
+    END IF;
+    RETURN NULL;
+END $$;
+
+DROP TRIGGER contacts_count_insert ON contacts;
+DROP TRIGGER contacts_tags_insert ON contacts;
+DROP TRIGGER contacts_count_delete ON contacts;
+DROP TRIGGER contacts_tags_delete ON contacts;
+DROP FUNCTION remy_count_contacts();
+CREATE TRIGGER contacts_counts_insert AFTER INSERT ON contacts
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION remy_count_contacts_and_tags();
+CREATE TRIGGER contacts_counts_delete AFTER DELETE ON contacts
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION remy_count_contacts_and_tags();
+
+-- updated_at changes with every write, and while a B-tree indexed it, no
+-- update could be HOT (a new row version on the same page, no index
+-- touched): every PATCH wrote a new entry into each of the table's indexes,
+-- the GIN's ~90 keys among them. A BRIN index is summarizing: since
+-- PostgreSQL 16 it does not stand in the way of HOT, and a PATCH that
+-- leaves the names, emails and tags alone touches no index at all
+-- (PATCH /api/v1/contacts/{id} under load: 0.66 → 0.8 of a bare table's
+-- rate). updatedSince still finds the recently changed rows' blocks
+-- through it; sort=updatedAt sorts the account's contacts instead of
+-- walking an index (README, Finding contacts).
+DROP INDEX contacts_updated_idx;
+CREATE INDEX contacts_updated_brin ON contacts USING brin (updated_at)
+    WITH (pages_per_range = 32, autosummarize = on);

@@ -21,7 +21,9 @@ const analyzeAtLeast = 1000
 // visit) searches took 10× their time (README, Finding contacts):
 //
 //   - GIN pending lists: the new rows' index entries wait, unsorted, in a
-//     list every search reads whole. gin_clean_pending_list merges them now.
+//     list every search reads whole. gin_clean_pending_list merges them now
+//     (and brin_summarize_new_values gives updatedSince the new blocks'
+//     ranges, which it would otherwise read whole).
 //   - Statistics: the planner had none for the new rows, took a 100,000
 //     contact account for a small one, and filtered all of it row by row
 //     instead of using the search indexes. ANALYZE samples the table
@@ -31,9 +33,10 @@ const analyzeAtLeast = 1000
 // VACUUM is not needed: no search reads an index-only path that depends on
 // the visibility map.
 func (r *ContactRepo) AfterBulkWrite(ctx context.Context, accountID uuid.UUID, written int) error {
-	_, err := r.db.ExecContext(ctx, `SELECT gin_clean_pending_list(i.indexrelid)
+	_, err := r.db.ExecContext(ctx, `SELECT CASE am.amname WHEN 'gin' THEN gin_clean_pending_list(i.indexrelid)
+		ELSE brin_summarize_new_values(i.indexrelid) END
 		FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid JOIN pg_am AS am ON am.oid = c.relam
-		WHERE i.indrelid = 'contacts'::regclass AND am.amname = 'gin'`)
+		WHERE i.indrelid = 'contacts'::regclass AND am.amname IN ('gin', 'brin')`)
 	if err != nil || written < analyzeAtLeast {
 		return interpretError(err)
 	}
