@@ -102,6 +102,7 @@ func referenceQueries() []string {
 		{"q", "lopez"}, {"q", "son"}, {"q", "an"}, {"q", "AN"}, {"q", "e"}, {"q", "on"}, {"q", "ju"}, {"q", "jü"},
 		{"q", "josé"}, {"q", "jose"}, {"q", "ae"}, {"q", "æs"}, {"q", "ss"}, {"q", "@g"}, {"q", ".c"}, {"q", "grace navy"}, {"q", "an mar"},
 		{"q", "100%"}, {"q", "e_c"}, {"q", `k\s`}, {"q", "%"}, {"q", "_"}, {"q", "zq"},
+		{"updatedSince", "2024-03-20T00:00:00Z"}, {"updatedSince", "2024-03-20T00:00:00Z", "q", "an"},
 		{"tag", "vip"}, {"tag", "vip", "tag", "work"}, {"tag", "book club", "q", "an"}, {"tag", "friends", "q", "son"},
 	}
 	var out []string
@@ -116,7 +117,7 @@ func referenceQueries() []string {
 		add(append(slices.Clone(f), "limit", "50")...)
 	}
 	for _, sort := range model.ContactSortValues() {
-		for _, f := range [][]string{{}, {"q", "an"}, {"q", "son"}, {"tag", "vip"}} {
+		for _, f := range [][]string{{}, {"q", "an"}, {"q", "son"}, {"tag", "vip"}, {"updatedSince", "2024-03-20T00:00:00Z"}} {
 			for _, offset := range []string{"0", "60", "3950", "100000"} {
 				add(append(slices.Clone(f), "sort", sort, "limit", "40", "offset", offset)...)
 			}
@@ -146,6 +147,10 @@ func referenceList(t *testing.T, s *testServer, a tenant, query string) ([]strin
 		}
 		args = append(args, tags)
 		where = append(where, fmt.Sprintf("tags @> $%d::text[]", len(args)))
+	}
+	if since := v.Get("updatedSince"); since != "" {
+		args = append(args, since)
+		where = append(where, fmt.Sprintf("updated_at >= $%d::timestamptz", len(args)))
 	}
 	sort, _ := model.ParseContactSort(v.Get("sort"))
 	f, _ := model.ContactFields.ByJSON(string(sort.Key))

@@ -77,12 +77,11 @@ func newDatabase(ctx context.Context, admin, suffix string) (string, func(), err
 }
 
 // bareSchema turns Remy's contacts table into the bare one a server without
-// search, sorts or counters would have: its primary key and the list's
-// index, and nothing else (no other index, no generated search column, no
-// trigger, no foreign key into it).
+// search, sorts or counters would have: the same columns, its primary key
+// and the list's index, and nothing else (no other index, no trigger, no
+// foreign key into it).
 const bareSchema = `
 ALTER TABLE contacts DROP CONSTRAINT contacts_account_id_id_key CASCADE;
-ALTER TABLE contacts DROP COLUMN _search;
 DO $$
 DECLARE r record;
 BEGIN

@@ -235,6 +235,6 @@ func printTable(w io.Writer, o options, results []result) {
 			}
 		}
 	}
-	fmt.Fprintln(w, "\nbaseline: net/http + pgx on Remy's schema (same indexes and triggers); bare: the same server on bare tables (contacts with its primary key and list index only, no search column, no triggers).")
+	fmt.Fprintln(w, "\nbaseline: net/http + pgx on Remy's schema (same indexes and triggers); bare: the same server on bare tables (contacts with its primary key and list index only, no triggers).")
 	fmt.Fprintln(w, "allocs/req: growth of go_memstats_mallocs_total on Remy's /metrics over its rounds ÷ requests (includes the process's background work).")
 }
