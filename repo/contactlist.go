@@ -25,16 +25,22 @@ import (
 // walks the sort key's index and stops after limit rows. (count(*) OVER ()
 // would make every page read, and buffer, every match.)
 //
-// The statement goes through pgx as an unnamed statement whose description
-// is cached (QueryExecModeCacheDescribe): rows arrive in binary and are
-// scanned straight into the contacts, and Postgres plans every execution
-// for its own arguments, so a generic plan, which cannot tell a 2-letter
-// term from a rare one, never applies.
+// The statement goes through pgx, so rows arrive in binary and are scanned
+// straight into the contacts. A filtered list is sent as an unnamed
+// statement whose description is cached (QueryExecModeCacheDescribe):
+// Postgres plans every execution for its own arguments, so a generic plan,
+// which cannot tell a 2-letter term from a rare one, never applies. The
+// unfiltered list, whose plan is the same whatever the account, page or
+// order, is prepared once per connection instead and only bound and run.
 func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.ContactFilter) (model.Page[model.Contact], error) {
 	page := model.Page[model.Contact]{Items: make([]model.Contact, 0, f.Limit)}
 	stmt, args := ContactListStatement(accountID, f)
+	mode := pgx.QueryExecModeCacheDescribe
+	if !f.Filtered() {
+		mode = pgx.QueryExecModeCacheStatement
+	}
 	err := withPgx(ctx, r.db, func(conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, stmt, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+		rows, err := conn.Query(ctx, stmt, append([]any{mode}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -52,7 +58,7 @@ func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.Con
 		// Past the end: no row carried the total.
 		var q listSQL
 		total := q.total(accountID, f)
-		return conn.QueryRow(ctx, "SELECT "+total, append([]any{pgx.QueryExecModeCacheDescribe}, q.args...)...).Scan(&page.Total)
+		return conn.QueryRow(ctx, "SELECT "+total, append([]any{mode}, q.args...)...).Scan(&page.Total)
 	})
 	if err != nil {
 		return model.Page[model.Contact]{}, interpretError(err)
