@@ -19,6 +19,8 @@ type ContactRepo struct {
 	region   string               // of phone numbers without a country code
 	// phoneKeys remembers the keys of the phone numbers it has seen.
 	phoneKeys *model.PhoneKeys
+	// stats refreshes the planner's statistics as accounts grow.
+	stats *statsRefresh
 }
 
 // Create inserts a contact for actor's account and logs contact.created in

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/remy-crm/remy/model"
 )
@@ -181,4 +182,58 @@ func referenceList(t *testing.T, s *testServer, a tenant, query string) ([]strin
 		t.Fatal(err)
 	}
 	return ids, total
+}
+
+// TestContacts_StatisticsFollowGrowth: an account written one contact at a
+// time has the planner's statistics refreshed as it passes 1,000 contacts
+// (and each doubling after), without waiting for autovacuum, and a bulk
+// write through AfterBulkWrite has them refreshed at once.
+func TestContacts_StatisticsFollowGrowth(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newServer(t)
+	a := s.newTenant(t)
+	lastAnalyze := func() *time.Time {
+		var last *time.Time
+		if err := s.Store.DB.QueryRowContext(ctx, "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'contacts'").Scan(&last); err != nil {
+			t.Fatal(err)
+		}
+		return last
+	}
+	book, err := bookOf(searchShapes[1], 7, a.Account.ID, 998)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bulkInsert(ctx, s.Store.DB, book); err != nil {
+		t.Fatal(err)
+	}
+	if last := lastAnalyze(); last != nil {
+		t.Fatalf("analyzed before the account reached 1,000 contacts (%v)", last)
+	}
+	start := time.Now()
+	for i := range 2 {
+		s.createContact(t, a.Key, map[string]any{"givenName": fmt.Sprintf("Grown %d", i)})
+	}
+	eventually(t, 10*time.Second, func() error {
+		if last := lastAnalyze(); last == nil || last.Before(start.Add(-time.Second)) {
+			return fmt.Errorf("contacts not analyzed after the 1,000th contact (last: %v)", last)
+		}
+		return nil
+	})
+
+	bulk := s.newTenant(t)
+	book, err = bookOf(searchShapes[1], 8, bulk.Account.ID, 1500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bulkInsert(ctx, s.Store.DB, book); err != nil {
+		t.Fatal(err)
+	}
+	before := lastAnalyze()
+	if err := s.Store.Contacts.AfterBulkWrite(ctx, bulk.Account.ID, len(book)); err != nil {
+		t.Fatal(err)
+	}
+	if after := lastAnalyze(); after == nil || !after.After(*before) {
+		t.Fatalf("AfterBulkWrite of %d contacts did not analyze (before %v, after %v)", len(book), before, after)
+	}
 }
