@@ -43,15 +43,17 @@ var (
 	txidAndNow = statement{sql: "SELECT txid_current(), clock_timestamp()"}
 
 	// createContactSQL inserts a contact and its contact.created entry, and
-	// returns the generated columns, the endpoints that want the event and
-	// the transaction's id. The event, which needs the generated columns in
+	// returns the generated columns, the endpoints that want the event, the
+	// transaction's id and how many contacts the account had before (for
+	// ContactRepo.stats). The event, which needs the generated columns in
 	// its snapshot, follows with the close (insertEventSQL).
 	createContactSQL = named(`WITH c AS (
 	INSERT INTO contacts (account_id, ` + contactSettable(", ", "%s") + `)
 	VALUES (@account_id, ` + contactSettable(", ", "@%s") + `)
 	RETURNING id, version, created_at, updated_at
 ), a AS (` + activityInsert("@entry_id", "c.id", "c.created_at", "c") + `)
-SELECT c.id, c.version, c.created_at, c.updated_at, ` + endpointsWanting + `, txid_current()
+SELECT c.id, c.version, c.created_at, c.updated_at, ` + endpointsWanting + `, txid_current(),
+	(SELECT coalesce(sum(n), 0) FROM contact_counts WHERE account_id = @account_id)::bigint
 FROM c, a`)
 
 	// updateContactSQL writes every settable column of a contact still at
@@ -218,9 +220,9 @@ func (r *ContactRepo) create(ctx context.Context, actor model.Actor, c *model.Co
 	a := model.NewActivity(actor, model.ActionContactCreated, model.ResourceContact, uuid.Nil, nil)
 	return r.write(ctx, func(conn *pgx.Conn, f *frame) error {
 		var endpoints []uuid.UUID
-		var xid int64
+		var xid, before int64
 		err := pipeline(ctx, conn, f.open, createContactSQL.statement(contactArgs{c: c, a: a}.arg,
-			&c.ID, &c.Version, &c.CreatedAt, &c.UpdatedAt, &endpoints, &xid))
+			&c.ID, &c.Version, &c.CreatedAt, &c.UpdatedAt, &endpoints, &xid, &before))
 		if err != nil {
 			return err
 		}
@@ -232,7 +234,11 @@ func (r *ContactRepo) create(ctx context.Context, actor model.Actor, c *model.Co
 		if err := r.ev.deliver(ctx, connTx{conn}, a, endpoints, obj); err != nil {
 			return err
 		}
-		return r.finish(ctx, conn, f, xid, insertEventSQL.statement(contactArgs{c: c, a: a, object: obj}.arg))
+		if err := r.finish(ctx, conn, f, xid, insertEventSQL.statement(contactArgs{c: c, a: a, object: obj}.arg)); err != nil {
+			return err
+		}
+		r.stats.grown(before, before+1)
+		return nil
 	})
 }
 

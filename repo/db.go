@@ -137,6 +137,7 @@ func NewStore(db *bun.DB, opts ...Option) *Store {
 		Accounts: &AccountRepo{db: db},
 		Keys:     &KeyRepo{db: db},
 		Contacts: &ContactRepo{db: db, ev: ev, region: model.DefaultPhoneRegion, phoneKeys: newPhoneKeys(model.DefaultPhoneRegion),
+			stats: &statsRefresh{db: db},
 			contacts: owned[model.Contact]{db, ev,
 				model.ResourceContact, model.ActionContactCreated, model.ActionContactUpdated, model.ActionContactDeleted}},
 		Tags: &TagRepo{db: db},

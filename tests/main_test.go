@@ -91,15 +91,20 @@ func startPostgres(ctx context.Context) (func(), error) {
 	if image == "" {
 		image = "postgres:17"
 	}
-	ctr, err := postgres.Run(ctx, image,
+	opts := []testcontainers.ContainerCustomizer{
 		postgres.WithDatabase("remy"),
 		postgres.WithUsername("remy"),
 		postgres.WithPassword("remy"),
 		postgres.BasicWaitStrategies(),
-		// Durability buys nothing in a throwaway test database.
-		testcontainers.WithCmd("postgres", "-c", "fsync=off", "-c", "synchronous_commit=off",
-			"-c", "full_page_writes=off", "-c", "max_connections=300"),
-	)
+	}
+	// Durability buys nothing in a throwaway test database. A benchmark that
+	// reports what a new user sees asks for the image's own configuration
+	// (TEST_POSTGRES_DEFAULTS=1, `task bench:search`).
+	if os.Getenv("TEST_POSTGRES_DEFAULTS") == "" {
+		opts = append(opts, testcontainers.WithCmd("postgres", "-c", "fsync=off", "-c", "synchronous_commit=off",
+			"-c", "full_page_writes=off", "-c", "max_connections=300"))
+	}
+	ctr, err := postgres.Run(ctx, image, opts...)
 	stop := func() {
 		if ctr != nil {
 			_ = testcontainers.TerminateContainer(ctr)

@@ -18,14 +18,25 @@ import (
 )
 
 // The baseline is the plainest server doing the same SQL work per request as
-// Remy: the key lookup, the tenancy filter, the audit row on writes, in the
-// same transactions. net/http's mux, pgx's pool with its automatic prepared
-// statements, encoding/json, and nothing else: no framework, no validation,
-// no middleware, no logging. Its answers have Remy's shapes.
+// Remy: the key lookup, the tenancy filter, on writes the audit row and the
+// change-feed event, in the same transactions. net/http's mux, pgx's pool
+// with its automatic prepared statements, encoding/json, and nothing else:
+// no framework, no validation, no middleware, no logging. Its answers have
+// Remy's shapes. It runs twice: on Remy's schema, and on bare tables (see
+// bareSchema).
 
 type labeled struct {
 	Value string `json:"value"`
 	Label string `json:"label"`
+}
+
+type address struct {
+	Label      string `json:"label"`
+	Street     string `json:"street"`
+	City       string `json:"city"`
+	Region     string `json:"region"`
+	PostalCode string `json:"postalCode"`
+	Country    string `json:"country"`
 }
 
 type contact struct {
@@ -37,6 +48,8 @@ type contact struct {
 	JobTitle       *string   `json:"jobTitle"`
 	Emails         []labeled `json:"emails"`
 	Phones         []labeled `json:"phones"`
+	Addresses      []address `json:"addresses"`
+	URLs           []labeled `json:"urls"`
 	Birthday       *string   `json:"birthday"`
 	Tags           []string  `json:"tags"`
 	IntroducedByID *string   `json:"introducedById"`
@@ -46,11 +59,11 @@ type contact struct {
 }
 
 const contactColumns = `c.id::text, c.given_name, c.family_name, c.nickname, c.company, c.job_title,
-	c.emails, c.phones, c.birthday::text, c.tags, c.introduced_by_id::text, c.created_at, c.updated_at, c.version`
+	c.emails, c.phones, c.addresses, c.urls, c.birthday::text, c.tags, c.introduced_by_id::text, c.created_at, c.updated_at, c.version`
 
 func (c *contact) fields() []any {
 	return []any{&c.ID, &c.GivenName, &c.FamilyName, &c.Nickname, &c.Company, &c.JobTitle,
-		&c.Emails, &c.Phones, &c.Birthday, &c.Tags, &c.IntroducedByID, &c.CreatedAt, &c.UpdatedAt, &c.version}
+		&c.Emails, &c.Phones, &c.Addresses, &c.URLs, &c.Birthday, &c.Tags, &c.IntroducedByID, &c.CreatedAt, &c.UpdatedAt, &c.version}
 }
 
 type baseline struct{ pool *pgxpool.Pool }
@@ -169,7 +182,29 @@ type contactInput struct {
 }
 
 const activityInsert = `INSERT INTO activity_log (account_id, action, resource_type, resource_id, auth_method,
-	api_key_id, ip, user_agent, changes) VALUES ($1, $2, 'contact', $3, 'api_key', $4, $5, $6, $7)`
+	api_key_id, ip, user_agent, changes) VALUES ($1, $2, 'contact', $3, 'api_key', $4, $5, $6, $7)
+	RETURNING id, created_at`
+
+// eventInsert is the change feed's event of the entry, with the contact as
+// the API shows it.
+const eventInsert = `INSERT INTO events (account_id, id, type, object, created_at) VALUES ($1, $2, $3, $4, $5)`
+
+// logWrite writes the Activity Log entry and the change-feed event of a
+// write of c.
+func logWrite(ctx context.Context, tx pgx.Tx, r *http.Request, k key, action string, c *contact, changes any) error {
+	var id string
+	var at time.Time
+	err := tx.QueryRow(ctx, activityInsert, k.account, action, c.ID, k.id, clientIP(r), r.UserAgent(), changes).Scan(&id, &at)
+	if err != nil {
+		return err
+	}
+	obj, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, eventInsert, k.account, id, action, string(obj), at)
+	return err
+}
 
 func clientIP(r *http.Request) string {
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
@@ -196,8 +231,7 @@ func (b *baseline) create(w http.ResponseWriter, r *http.Request, k key) {
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(r.Context(), activityInsert, k.account, "contact.created", c.ID, k.id, clientIP(r), r.UserAgent(), nil)
-		return err
+		return logWrite(r.Context(), tx, r, k, "contact.created", &c, nil)
 	})
 	if err != nil {
 		fail(w, http.StatusInternalServerError, "internal error", err)
@@ -227,8 +261,7 @@ func (b *baseline) patch(w http.ResponseWriter, r *http.Request, k key) {
 			return err
 		}
 		changes := map[string]map[string]*string{"jobTitle": {"from": old, "to": in.JobTitle}}
-		_, err = tx.Exec(r.Context(), activityInsert, k.account, "contact.updated", c.ID, k.id, clientIP(r), r.UserAgent(), changes)
-		return err
+		return logWrite(r.Context(), tx, r, k, "contact.updated", &c, changes)
 	})
 	if err != nil {
 		fail(w, http.StatusInternalServerError, "internal error", err)

@@ -28,40 +28,44 @@ func signalContext() (context.Context, func()) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-// database returns the DSN of an empty database for this run.
+// database returns the DSN of a server this run may create databases on.
 func database(ctx context.Context) (string, func(), error) {
-	admin := os.Getenv("TEST_DATABASE_URL")
-	stopContainer := func() {}
-	if admin == "" {
-		ctr, err := postgres.Run(ctx, "postgres:17",
-			postgres.WithDatabase("remy"), postgres.WithUsername("remy"), postgres.WithPassword("remy"),
-			postgres.BasicWaitStrategies(),
-			testcontainers.WithCmd("postgres", "-c", "fsync=off", "-c", "synchronous_commit=off",
-				"-c", "full_page_writes=off", "-c", "max_connections=200",
-				"-c", "shared_preload_libraries=pg_stat_statements"),
-		)
-		stopContainer = func() {
-			if ctr != nil {
-				_ = testcontainers.TerminateContainer(ctr)
-			}
-		}
-		if err != nil {
-			stopContainer()
-			return "", nil, fmt.Errorf("start Postgres with testcontainers (or set TEST_DATABASE_URL): %w", err)
-		}
-		if admin, err = ctr.ConnectionString(ctx, "sslmode=disable"); err != nil {
-			stopContainer()
-			return "", nil, err
+	if admin := os.Getenv("TEST_DATABASE_URL"); admin != "" {
+		return admin, func() {}, nil
+	}
+	ctr, err := postgres.Run(ctx, "postgres:17",
+		postgres.WithDatabase("remy"), postgres.WithUsername("remy"), postgres.WithPassword("remy"),
+		postgres.BasicWaitStrategies(),
+		testcontainers.WithCmd("postgres", "-c", "fsync=off", "-c", "synchronous_commit=off",
+			"-c", "full_page_writes=off", "-c", "max_connections=200",
+			"-c", "shared_preload_libraries=pg_stat_statements"),
+	)
+	stop := func() {
+		if ctr != nil {
+			_ = testcontainers.TerminateContainer(ctr)
 		}
 	}
-	name := "remy_bench_" + strings.ToLower(rand.Text()[:8])
+	if err != nil {
+		stop()
+		return "", nil, fmt.Errorf("start Postgres with testcontainers (or set TEST_DATABASE_URL): %w", err)
+	}
+	admin, err := ctr.ConnectionString(ctx, "sslmode=disable")
+	if err != nil {
+		stop()
+		return "", nil, err
+	}
+	return admin, stop, nil
+}
+
+// newDatabase creates an empty database for this run on admin's server and
+// returns its DSN and what drops it.
+func newDatabase(ctx context.Context, admin, suffix string) (string, func(), error) {
+	name := "remy_bench_" + strings.ToLower(rand.Text()[:8]) + suffix
 	if err := adminExec(ctx, admin, "CREATE DATABASE "+name); err != nil {
-		stopContainer()
 		return "", nil, err
 	}
 	u, err := url.Parse(admin)
 	if err != nil {
-		stopContainer()
 		return "", nil, err
 	}
 	u.Path = "/" + name
@@ -69,9 +73,26 @@ func database(ctx context.Context) (string, func(), error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_ = adminExec(ctx, admin, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		stopContainer()
 	}, nil
 }
+
+// bareSchema turns Remy's contacts table into the bare one a server without
+// search, sorts or counters would have: the same columns, its primary key
+// and the list's index, and nothing else (no other index, no trigger, no
+// foreign key into it).
+const bareSchema = `
+ALTER TABLE contacts DROP CONSTRAINT contacts_account_id_id_key CASCADE;
+DO $$
+DECLARE r record;
+BEGIN
+	FOR r IN SELECT indexrelid::regclass AS ix FROM pg_index WHERE indrelid = 'contacts'::regclass
+		AND indexrelid::regclass::text NOT IN ('contacts_pkey', 'contacts_account_order_idx') LOOP
+		EXECUTE 'DROP INDEX ' || r.ix;
+	END LOOP;
+	FOR r IN SELECT tgname FROM pg_trigger WHERE tgrelid = 'contacts'::regclass AND NOT tgisinternal LOOP
+		EXECUTE format('DROP TRIGGER %I ON contacts', r.tgname);
+	END LOOP;
+END $$;`
 
 func adminExec(ctx context.Context, dsn, sql string) error {
 	conn, err := pgx.Connect(ctx, dsn)

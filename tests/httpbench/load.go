@@ -21,49 +21,51 @@ type scenario struct {
 	name, label string
 	concurrency int // 0: the run's
 	rows        int // rows per response, to report rows/s (export)
-	target      func(base string, t *vegeta.Target) error
+	// bare: also measured against the baseline on bare tables.
+	bare   bool
+	target func(base string, fx *fixtures, t *vegeta.Target) error
 }
 
 func auth(key string) http.Header {
 	return http.Header{"Authorization": {"Bearer " + key}, "Content-Type": {"application/json"}}
 }
 
-func scenarios(fx *fixtures) []scenario {
-	pick := func() (account, string) {
+func scenarios() []scenario {
+	pick := func(fx *fixtures) (account, string) {
 		a := fx.small[rand.IntN(len(fx.small))]
 		return a, a.contacts[rand.IntN(len(a.contacts))]
 	}
 	return []scenario{
-		{name: "get", label: "GET /api/v1/contacts/{id}", target: func(base string, t *vegeta.Target) error {
-			a, id := pick()
+		{name: "get", label: "GET /api/v1/contacts/{id}", bare: true, target: func(base string, fx *fixtures, t *vegeta.Target) error {
+			a, id := pick(fx)
 			t.Method, t.URL, t.Header = http.MethodGet, base+"/api/v1/contacts/"+id, auth(a.key)
 			return nil
 		}},
-		{name: "list", label: "GET /api/v1/contacts?limit=50", target: func(base string, t *vegeta.Target) error {
-			a, _ := pick()
+		{name: "list", label: "GET /api/v1/contacts?limit=50", bare: true, target: func(base string, fx *fixtures, t *vegeta.Target) error {
+			a, _ := pick(fx)
 			t.Method, t.URL, t.Header = http.MethodGet, base+"/api/v1/contacts?limit=50", auth(a.key)
 			return nil
 		}},
-		{name: "create", label: "POST /api/v1/contacts", target: func(base string, t *vegeta.Target) error {
-			a, _ := pick()
+		{name: "create", label: "POST /api/v1/contacts", bare: true, target: func(base string, fx *fixtures, t *vegeta.Target) error {
+			a, _ := pick(fx)
 			t.Method, t.URL, t.Header = http.MethodPost, base+"/api/v1/contacts", auth(a.key)
 			t.Body = []byte(`{"givenName":"Grace","familyName":"Hopper","company":"Navy","emails":[{"value":"grace@example.com","label":"work"}],"tags":["bench"]}`)
 			return nil
 		}},
-		{name: "patch", label: "PATCH /api/v1/contacts/{id}", target: func(base string, t *vegeta.Target) error {
-			a, id := pick()
+		{name: "patch", label: "PATCH /api/v1/contacts/{id}", bare: true, target: func(base string, fx *fixtures, t *vegeta.Target) error {
+			a, id := pick(fx)
 			t.Method, t.URL, t.Header = http.MethodPatch, base+"/api/v1/contacts/"+id, auth(a.key)
 			// A new value every time: a PATCH that changes nothing writes nothing.
 			t.Body = []byte(`{"jobTitle":"Engineer ` + strconv.FormatUint(rand.Uint64(), 36) + `"}`)
 			return nil
 		}},
-		{name: "list100k", label: "GET /api/v1/contacts?limit=50 (100k account)", target: func(base string, t *vegeta.Target) error {
+		{name: "list100k", label: "GET /api/v1/contacts?limit=50 (100k account)", target: func(base string, fx *fixtures, t *vegeta.Target) error {
 			t.Method, t.URL, t.Header = http.MethodGet, base+"/api/v1/contacts?limit=50", auth(fx.big.key)
 			return nil
 		}},
 		// Remy runs at most two exports at once per process (503 beyond).
 		{name: "export", label: "GET /api/v1/export (100k account, JSON)", concurrency: 2, rows: bigContacts,
-			target: func(base string, t *vegeta.Target) error {
+			target: func(base string, fx *fixtures, t *vegeta.Target) error {
 				t.Method, t.URL, t.Header = http.MethodGet, base+"/api/v1/export", auth(fx.big.key)
 				return nil
 			}},
@@ -91,11 +93,17 @@ func (s *side) pct(p float64) time.Duration {
 }
 
 type result struct {
-	sc         scenario
-	remy, base side
+	sc               scenario
+	remy, base, bare side
 }
 
-func measure(ctx context.Context, o options, sc scenario, remyURL, baseURL string) (result, error) {
+// server is one of the servers measured, with its database's fixtures.
+type server struct {
+	url string
+	fx  *fixtures
+}
+
+func measure(ctx context.Context, o options, sc scenario, remy, base, bare server) (result, error) {
 	c := o.concurrency
 	if sc.concurrency > 0 {
 		c = sc.concurrency
@@ -106,16 +114,22 @@ func measure(ctx context.Context, o options, sc scenario, remyURL, baseURL strin
 			vegeta.KeepAlive(true))
 	}
 	res := result{sc: sc}
-	res.remy.codes, res.base.codes = map[uint16]int{}, map[uint16]int{}
+	res.remy.codes, res.base.codes, res.bare.codes = map[uint16]int{}, map[uint16]int{}, map[uint16]int{}
 	servers := []struct {
-		url string
-		s   *side
-	}{{remyURL, &res.remy}, {baseURL, &res.base}}
+		server
+		s *side
+	}{{remy, &res.remy}, {base, &res.base}}
+	if sc.bare {
+		servers = append(servers, struct {
+			server
+			s *side
+		}{bare, &res.bare})
+	}
 
 	// An Attacker cannot be reused: it stops for good at its first end.
-	attack := func(url string, d time.Duration, s *side) {
+	attack := func(sv server, d time.Duration, s *side) {
 		a := newAttacker()
-		target := func(t *vegeta.Target) error { return sc.target(url, t) }
+		target := func(t *vegeta.Target) error { return sc.target(sv.url, sv.fx, t) }
 		// Rate 0 with MaxWorkers: each worker sends its next request as soon
 		// as the previous one is answered, so the concurrency is fixed.
 		start := time.Now()
@@ -138,7 +152,7 @@ func measure(ctx context.Context, o options, sc scenario, remyURL, baseURL strin
 	}
 	for _, sv := range servers {
 		if o.warmup > 0 {
-			attack(sv.url, o.warmup, nil)
+			attack(sv.server, o.warmup, nil)
 		}
 	}
 	for range o.rounds {
@@ -149,15 +163,16 @@ func measure(ctx context.Context, o options, sc scenario, remyURL, baseURL strin
 			runtime.GC() // our own garbage is not the next server's noise
 			var before float64
 			if i == 0 {
-				before = scrapeMallocs(remyURL)
+				before = scrapeMallocs(remy.url)
 			}
-			attack(sv.url, o.duration, sv.s)
+			attack(sv.server, o.duration, sv.s)
 			if i == 0 {
-				sv.s.mallocs += scrapeMallocs(remyURL) - before
+				sv.s.mallocs += scrapeMallocs(remy.url) - before
 			}
 		}
 	}
-	for _, s := range []*side{&res.remy, &res.base} {
+	for _, sv := range servers {
+		s := sv.s
 		slices.Sort(s.latencies)
 		if s.ok == 0 {
 			return res, fmt.Errorf("no successful request: %v, first error %s", s.codes, s.firstError)
@@ -189,14 +204,17 @@ func ms(d time.Duration) string {
 }
 
 func printTable(w io.Writer, o options, results []result) {
-	fmt.Fprintf(w, "\n%d connections (export: 2), %d rounds × %s per server and scenario, interleaved Remy/baseline; %d CPUs\n\n",
+	fmt.Fprintf(w, "\n%d connections (export: 2), %d rounds × %s per server and scenario, interleaved Remy / baseline / bare; %d CPUs\n\n",
 		o.concurrency, o.rounds, o.duration, runtime.NumCPU())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tRemy req/s\tbaseline req/s\tratio\tRemy p50 ms\tRemy p99 ms\tbase p50 ms\tbase p99 ms\tp99 ratio\tRemy allocs/req\t")
+	fmt.Fprintln(tw, "scenario\tRemy req/s\tbaseline req/s\tratio\tbare req/s\tratio to bare\tRemy p50 ms\tRemy p99 ms\tbase p50 ms\tbase p99 ms\tp99 ratio\tRemy allocs/req\t")
 	for _, r := range results {
-		label := r.sc.label
 		rr, br := r.remy.rps(), r.base.rps()
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%s\t%s\t%s\t%s\t%.2f\t%.0f\t\n", label, rr, br, rr/br,
+		bare, bareRatio := "", ""
+		if r.sc.bare {
+			bare, bareRatio = fmt.Sprintf("%.0f", r.bare.rps()), fmt.Sprintf("%.2f", rr/r.bare.rps())
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.0f\t\n", r.sc.label, rr, br, rr/br, bare, bareRatio,
 			ms(r.remy.pct(.5)), ms(r.remy.pct(.99)), ms(r.base.pct(.5)), ms(r.base.pct(.99)),
 			float64(r.remy.pct(.99))/float64(r.base.pct(.99)), r.remy.mallocs/float64(r.remy.total))
 	}
@@ -211,11 +229,12 @@ func printTable(w io.Writer, o options, results []result) {
 		for _, s := range []struct {
 			n string
 			s side
-		}{{"Remy", r.remy}, {"baseline", r.base}} {
+		}{{"Remy", r.remy}, {"baseline", r.base}, {"bare", r.bare}} {
 			if s.s.ok != s.s.total {
 				fmt.Fprintf(w, "%s %s: %d of %d failed, statuses %v, first: %s\n", r.sc.name, s.n, s.s.total-s.s.ok, s.s.total, s.s.codes, s.s.firstError)
 			}
 		}
 	}
-	fmt.Fprintln(w, "\nallocs/req: growth of go_memstats_mallocs_total on Remy's /metrics over its rounds ÷ requests (includes the process's background work).")
+	fmt.Fprintln(w, "\nbaseline: net/http + pgx on Remy's schema (same indexes and triggers); bare: the same server on bare tables (contacts with its primary key and list index only, no triggers).")
+	fmt.Fprintln(w, "allocs/req: growth of go_memstats_mallocs_total on Remy's /metrics over its rounds ÷ requests (includes the process's background work).")
 }

@@ -70,61 +70,64 @@ func main() {
 
 func run(ctx context.Context, o options) error {
 	start := time.Now()
-	dsn, cleanup, err := database(ctx)
+	admin, stopDB, err := database(ctx)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
+	defer stopDB()
 	log.Printf("database ready (%s)", time.Since(start).Round(time.Millisecond))
-
-	if out, err := exec.CommandContext(ctx, o.remy, "migrate", "--database-url", dsn).CombinedOutput(); err != nil {
-		return fmt.Errorf("remy migrate: %v\n%s", err, out)
-	}
-	fx, err := seed(ctx, dsn)
-	if err != nil {
-		return fmt.Errorf("seed: %w", err)
-	}
-	log.Printf("seeded %d accounts × %d contacts + 1 × %d (%s)", smallAccounts, smallContacts, bigContacts, time.Since(start).Round(time.Millisecond))
-
-	// Below info remy does not log its address: choose it here.
-	remyAddr, err := freeAddr()
+	dsn, dropDB, err := newDatabase(ctx, admin, "")
 	if err != nil {
 		return err
 	}
-	remyURL, stopRemy, err := startProcess(ctx, o.remy, []string{"serve"}, []string{
-		"DATABASE_URL=" + dsn, "REMY_ADDR=" + remyAddr, "REMY_RATE_LIMIT_RPS=0", "REMY_LOG_LEVEL=" + o.logLevel,
-	}, func(line string) string {
-		if line == "" {
-			return remyAddr
-		}
-		return ""
-	})
+	defer dropDB()
+	bareDSN, dropBare, err := newDatabase(ctx, admin, "_bare")
 	if err != nil {
-		return fmt.Errorf("remy serve: %w", err)
+		return err
+	}
+	defer dropBare()
+	var fx, bareFx *fixtures
+	for _, d := range []struct {
+		dsn  string
+		bare bool
+		fx   **fixtures
+	}{{dsn, false, &fx}, {bareDSN, true, &bareFx}} {
+		if out, err := exec.CommandContext(ctx, o.remy, "migrate", "--database-url", d.dsn).CombinedOutput(); err != nil {
+			return fmt.Errorf("remy migrate: %v\n%s", err, out)
+		}
+		if d.bare {
+			if err := adminExec(ctx, d.dsn, bareSchema); err != nil {
+				return fmt.Errorf("bare schema: %w", err)
+			}
+		}
+		if *d.fx, err = seed(ctx, d.dsn); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+	}
+	log.Printf("seeded %d accounts × %d contacts + 1 × %d, twice (%s)", smallAccounts, smallContacts, bigContacts, time.Since(start).Round(time.Millisecond))
+
+	remyURL, stopRemy, err := startRemy(ctx, o, dsn)
+	if err != nil {
+		return err
 	}
 	defer stopRemy()
-	self, err := os.Executable()
+	baseURL, stopBase, err := startBaseline(ctx, dsn)
 	if err != nil {
 		return err
 	}
-	baseURL, stopBase, err := startProcess(ctx, self, []string{"baseline", "-dsn", dsn}, nil, func(line string) string {
-		addr, ok := strings.CutPrefix(line, "listening ")
-		if ok {
-			return addr
-		}
-		return ""
-	})
-	if err != nil {
-		return fmt.Errorf("baseline: %w", err)
-	}
 	defer stopBase()
+	bareURL, stopBare, err := startBaseline(ctx, bareDSN)
+	if err != nil {
+		return err
+	}
+	defer stopBare()
 
 	var results []result
-	for _, sc := range scenarios(fx) {
+	for _, sc := range scenarios() {
 		if o.only != "" && !contains(strings.Split(o.only, ","), sc.name) {
 			continue
 		}
-		r, err := measure(ctx, o, sc, remyURL, baseURL)
+		r, err := measure(ctx, o, sc, server{remyURL, fx}, server{baseURL, fx}, server{bareURL, bareFx})
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc.name, err)
 		}
@@ -134,6 +137,46 @@ func run(ctx context.Context, o options) error {
 	printTable(os.Stdout, o, results)
 	log.Printf("total %s", time.Since(start).Round(time.Second))
 	return nil
+}
+
+// startRemy runs `remy serve` on dsn, rate limits off.
+func startRemy(ctx context.Context, o options, dsn string) (string, func(), error) {
+	// Below info remy does not log its address: choose it here.
+	addr, err := freeAddr()
+	if err != nil {
+		return "", nil, err
+	}
+	url, stop, err := startProcess(ctx, o.remy, []string{"serve"}, []string{
+		"DATABASE_URL=" + dsn, "REMY_ADDR=" + addr, "REMY_RATE_LIMIT_RPS=0", "REMY_LOG_LEVEL=" + o.logLevel,
+	}, func(line string) string {
+		if line == "" {
+			return addr
+		}
+		return ""
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("remy serve: %w", err)
+	}
+	return url, stop, nil
+}
+
+// startBaseline runs this program's baseline server on dsn.
+func startBaseline(ctx context.Context, dsn string) (string, func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	url, stop, err := startProcess(ctx, self, []string{"baseline", "-dsn", dsn}, nil, func(line string) string {
+		addr, ok := strings.CutPrefix(line, "listening ")
+		if ok {
+			return addr
+		}
+		return ""
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("baseline: %w", err)
+	}
+	return url, stop, nil
 }
 
 // startProcess runs a server and returns its base URL, which addrOf finds
