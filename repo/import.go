@@ -96,8 +96,21 @@ func (r *ContactRepo) Import(ctx context.Context, actor model.Actor, items []mod
 		return nil, err
 	}
 	res.Count()
+	if sessionOf(ctx) == nil && res.Created+res.Merged > 0 {
+		// Committed: make it searchable at full speed now (see
+		// AfterBulkWrite). In a caller's transaction (Idempotency-Key) the
+		// rows are not committed yet; the background refresh follows.
+		// Either way the contacts are stored, so a failure here is not the
+		// import's.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), afterBulkTimeout)
+		defer cancel()
+		_ = r.AfterBulkWrite(actx, actor.AccountID, res.Created+res.Merged)
+	}
 	return res, nil
 }
+
+// afterBulkTimeout bounds AfterBulkWrite after an import.
+const afterBulkTimeout = 30 * time.Second
 
 // normalizeImport puts every item that has not failed in its stored form,
 // failing those that break a rule (a note's rule is keyed "notes").
