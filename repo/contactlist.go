@@ -81,14 +81,17 @@ func ContactListStatement(accountID uuid.UUID, f model.ContactFilter) (string, [
 	}
 	// Descending with nulls last, from the one ascending index: its
 	// non-null range backwards, then its null range (ordered by id)
-	// backwards. Each branch stops after the rows the page can need.
+	// backwards. Each branch stops after the rows the page can need. Both
+	// are ordered as the index is read backwards (nulls first), which in
+	// the null range is by id alone, so the planner walks that index for
+	// them too.
 	upTo := q.arg(int64(f.Limit + f.Offset))
-	branch := func(cond, order string) string {
+	branch := func(cond string) string {
 		return "(SELECT " + cols + " FROM contacts AS c WHERE " + where + " AND c." + col + cond +
-			" ORDER BY " + order + " LIMIT " + upTo + ")"
+			" ORDER BY c." + col + " DESC NULLS FIRST, c.id DESC LIMIT " + upTo + ")"
 	}
 	return "SELECT " + cols + ", " + total + " AS total FROM (" +
-		branch(" IS NOT NULL", "c."+col+" DESC, c.id DESC") + " UNION ALL " + branch(" IS NULL", "c.id DESC") +
+		branch(" IS NOT NULL") + " UNION ALL " + branch(" IS NULL") +
 		") AS c ORDER BY " + contactOrder(f.Sort) + " LIMIT " + limit + " OFFSET " + offset, q.args
 }
 
