@@ -1,3 +1,4 @@
+ALTER TABLE contacts RESET (parallel_workers);
 DROP INDEX contacts_updated_brin;
 CREATE INDEX contacts_updated_idx ON contacts (account_id, updated_at DESC, id DESC);
 CREATE FUNCTION remy_count_contacts() RETURNS trigger LANGUAGE plpgsql AS $$

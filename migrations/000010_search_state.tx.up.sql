@@ -95,3 +95,10 @@ CREATE TRIGGER contacts_counts_delete AFTER DELETE ON contacts
 DROP INDEX contacts_updated_idx;
 CREATE INDEX contacts_updated_brin ON contacts USING brin (account_id, updated_at)
     WITH (pages_per_range = 32, autosummarize = on);
+
+-- No parallel workers for a contacts scan. The only plans that chose them
+-- were the counts of broad terms (2 letters: ~30,000 matches), where two
+-- workers doubled the CPU (15 → 32 ms per count) and, on this 2-core
+-- machine with anything else running, were slower too (16.5 → 20.7 ms):
+-- an API serving many requests has no idle core to lend one of them.
+ALTER TABLE contacts SET (parallel_workers = 0);
