@@ -34,10 +34,17 @@ import (
 // order, is prepared once per connection instead and only bound and run.
 func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.ContactFilter) (model.Page[model.Contact], error) {
 	page := model.Page[model.Contact]{Items: make([]model.Contact, 0, f.Limit)}
-	stmt, args := ContactListStatement(accountID, f)
+	key := totalKey(accountID, f)
+	known := r.totals.get(key)
+	stmt, args, counted := contactListStatement(accountID, f, known)
 	mode := pgx.QueryExecModeCacheDescribe
 	if !f.Filtered() {
 		mode = pgx.QueryExecModeCacheStatement
+	}
+	writes := int64(-1)
+	more := []any{&page.Total}
+	if counted {
+		more = append(more, &writes)
 	}
 	err := withPgx(ctx, r.db, func(conn *pgx.Conn) error {
 		rows, err := conn.Query(ctx, stmt, append([]any{mode}, args...)...)
@@ -47,7 +54,7 @@ func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.Con
 		defer rows.Close()
 		for rows.Next() {
 			var c model.Contact
-			if err := rows.Scan(contactTargets(&c, &page.Total)...); err != nil {
+			if err := rows.Scan(contactTargets(&c, more...)...); err != nil {
 				return err
 			}
 			page.Items = append(page.Items, c)
@@ -57,27 +64,39 @@ func (r *ContactRepo) List(ctx context.Context, accountID uuid.UUID, f model.Con
 		}
 		// Past the end: no row carried the total.
 		var q listSQL
-		total := q.total(accountID, f)
-		return conn.QueryRow(ctx, "SELECT "+total, append([]any{mode}, q.args...)...).Scan(&page.Total)
+		total, _ := q.total(accountID, f, known)
+		return conn.QueryRow(ctx, "SELECT "+total, append([]any{mode}, q.args...)...).Scan(more...)
 	})
 	if err != nil {
 		return model.Page[model.Contact]{}, interpretError(err)
 	}
+	if counted && writes >= 0 && writes != known.writes {
+		r.totals.put(key, countedTotal{writes: writes, total: int64(page.Total)})
+	}
 	return page, nil
 }
 
-// ContactListStatement is the statement List sends for f, with its
-// arguments, for tools that explain it (the search benchmark).
+// ContactListStatement is the statement List sends for f when it
+// remembers no total for it, with its arguments, for tools that explain it
+// (the search benchmark).
 func ContactListStatement(accountID uuid.UUID, f model.ContactFilter) (string, []any) {
+	stmt, args, _ := contactListStatement(accountID, f, countedTotal{writes: -1})
+	return stmt, args
+}
+
+// contactListStatement is the statement of f's page and total, known being
+// the total remembered for f (writes -1: none); counted says whether its
+// rows carry the account's write count after the total.
+func contactListStatement(accountID uuid.UUID, f model.ContactFilter, known countedTotal) (string, []any, bool) {
 	var q listSQL
-	total := q.total(accountID, f)
+	total, counted := q.total(accountID, f, known)
 	where := strings.Join(q.filter(accountID, f, false), " AND ")
 	cols := "c." + strings.ReplaceAll(contactSelectList, ", ", ", c.")
 	limit, offset := q.arg(int64(f.Limit)), q.arg(int64(f.Offset))
 	col, desc, nullable := sortColumn(f.Sort)
 	if !desc || !nullable {
-		return "SELECT " + cols + ", " + total + " AS total FROM contacts AS c WHERE " + where +
-			" ORDER BY " + contactOrder(f.Sort) + " LIMIT " + limit + " OFFSET " + offset, q.args
+		return "SELECT " + cols + ", " + total + " FROM contacts AS c WHERE " + where +
+			" ORDER BY " + contactOrder(f.Sort) + " LIMIT " + limit + " OFFSET " + offset, q.args, counted
 	}
 	// Descending with nulls last, from the one ascending index: its
 	// non-null range backwards, then its null range (ordered by id)
@@ -90,9 +109,9 @@ func ContactListStatement(accountID uuid.UUID, f model.ContactFilter) (string, [
 		return "(SELECT " + cols + " FROM contacts AS c WHERE " + where + " AND c." + col + cond +
 			" ORDER BY c." + col + " DESC NULLS FIRST, c.id DESC LIMIT " + upTo + ")"
 	}
-	return "SELECT " + cols + ", " + total + " AS total FROM (" +
+	return "SELECT " + cols + ", " + total + " FROM (" +
 		branch(" IS NOT NULL") + " UNION ALL " + branch(" IS NULL") +
-		") AS c ORDER BY " + contactOrder(f.Sort) + " LIMIT " + limit + " OFFSET " + offset, q.args
+		") AS c ORDER BY " + contactOrder(f.Sort) + " LIMIT " + limit + " OFFSET " + offset, q.args, counted
 }
 
 // listSQL collects a statement's arguments as it is written.
@@ -104,18 +123,28 @@ func (q *listSQL) arg(v any) string {
 	return "$" + strconv.Itoa(len(q.args))
 }
 
-// total is the scalar subquery of the count of f's matches.
-func (q *listSQL) total(accountID uuid.UUID, f model.ContactFilter) string {
+// total is the select-list item of the total of f's matches ("… AS
+// total"). Unfiltered, or filtered by one tag alone, it sums a counter;
+// otherwise it is counted, and counted is true: the item is then taken from
+// known (see totals) when the account's write count is still known.writes,
+// and is followed by that write count ("… AS writes"). A scalar subquery
+// runs only when its value is first needed, so a CASE that takes the
+// remembered total never counts.
+func (q *listSQL) total(accountID uuid.UUID, f model.ContactFilter, known countedTotal) (item string, counted bool) {
+	account := q.arg(pgUUID(accountID))
 	switch {
 	case !f.Filtered():
-		return "(SELECT coalesce(sum(n), 0)::bigint FROM contact_counts WHERE account_id = " + q.arg(pgUUID(accountID)) + ")"
+		return "(SELECT coalesce(sum(n), 0)::bigint FROM contact_counts WHERE account_id = " + account + ") AS total", false
 	case f.OnlyTag() != "":
 		// One tag and nothing else: the count GET /api/v1/tags shows, kept
 		// by the same kind of trigger.
-		return "(SELECT coalesce(sum(n), 0)::bigint FROM tag_counts WHERE account_id = " + q.arg(pgUUID(accountID)) +
-			" AND tag = " + q.arg(f.OnlyTag()) + ")"
+		return "(SELECT coalesce(sum(n), 0)::bigint FROM tag_counts WHERE account_id = " + account +
+			" AND tag = " + q.arg(f.OnlyTag()) + ") AS total", false
 	}
-	return "(SELECT count(*) FROM contacts AS c WHERE " + strings.Join(q.filter(accountID, f, true), " AND ") + ")"
+	writes := "(SELECT coalesce(sum(writes), 0)::bigint FROM contact_counts WHERE account_id = " + account + ")"
+	count := "(SELECT count(*) FROM contacts AS c WHERE " + strings.Join(q.filter(accountID, f, true), " AND ") + ")"
+	return "CASE WHEN " + writes + " = " + q.arg(known.writes) + " THEN " + q.arg(known.total) + "::bigint ELSE " + count +
+		" END AS total, " + writes + " AS writes", true
 }
 
 // likeEscaper makes every character of a search term literal in a LIKE

@@ -21,6 +21,8 @@ type ContactRepo struct {
 	phoneKeys *model.PhoneKeys
 	// stats refreshes the planner's statistics as accounts grow.
 	stats *statsRefresh
+	// totals remembers the counted totals of filtered lists.
+	totals *totals
 }
 
 // Create inserts a contact for actor's account and logs contact.created in

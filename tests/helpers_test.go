@@ -70,6 +70,9 @@ type serverOptions struct {
 	// timed: a benchmark times the server, so its responses are not held
 	// to the document (the check would take a CPU from it).
 	timed bool
+	// countEvery: every filtered list counts its total (no remembered
+	// totals), for benchmarks of the count.
+	countEvery bool
 }
 
 // startServer is the one place the tests build the API (newServer,
@@ -80,7 +83,11 @@ func startServer(t testing.TB, dsn string, o serverOptions) *testServer {
 	if err != nil {
 		t.Fatalf("open database: %v", err)
 	}
-	store := repo.NewStore(db, repo.WithWebhookPolicy(o.policy))
+	opts := []repo.Option{repo.WithWebhookPolicy(o.policy)}
+	if o.countEvery {
+		opts = append(opts, repo.WithEveryTotalCounted())
+	}
+	store := repo.NewStore(db, opts...)
 	cfg := api.Config{PublicURL: "http://remy.test", Version: "test"}
 	for _, f := range o.configure {
 		f(&cfg)
