@@ -3,15 +3,18 @@ package repo
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/bits"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/remy-crm/remy/model"
 )
@@ -144,10 +147,48 @@ func updateContactStatement(changes map[string]model.Change, hooks bool) namedSQ
 // contactTargets are where the columns of contactSelectList go, then more.
 func contactTargets(c *model.Contact, more ...any) []any {
 	dest := make([]any, 0, len(model.ContactFields.All)+len(more))
-	for _, f := range model.ContactFields.All {
+	lists := make([]jsonList, 0, jsonListCount) // one allocation for all of them
+	for i, f := range model.ContactFields.All {
+		if jsonLists[i] {
+			lists = append(lists, jsonList{reflect.ValueOf(c).Elem().FieldByIndex(f.Index())})
+			dest = append(dest, &lists[len(lists)-1])
+			continue
+		}
 		dest = append(dest, f.Addr(c))
 	}
 	return append(dest, more...)
+}
+
+// jsonLists marks the fields of model.ContactFields.All stored as jsonb
+// lists (a slice of structs: emails, phones, addresses, urls).
+var jsonLists, jsonListCount = func() ([]bool, int) {
+	marks, n := make([]bool, len(model.ContactFields.All)), 0
+	for i, f := range model.ContactFields.All {
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+			marks[i], n = true, n+1
+		}
+	}
+	return marks, n
+}()
+
+// jsonList scans a jsonb list into a slice field. "[]", which most
+// contacts' phones, addresses and URLs are, becomes an empty list without
+// encoding/json: decoding lists was a quarter of a list request's CPU.
+// pgx hands a BytesScanner the JSON text as it arrived.
+type jsonList struct{ field reflect.Value }
+
+var _ pgtype.BytesScanner = (*jsonList)(nil)
+
+func (l *jsonList) ScanBytes(src []byte) error {
+	switch string(src) {
+	case "[]":
+		l.field.Set(reflect.MakeSlice(l.field.Type(), 0, 0))
+		return nil
+	case "", "null": // nil src: SQL NULL
+		l.field.SetZero()
+		return nil
+	}
+	return json.Unmarshal(src, l.field.Addr().Interface())
 }
 
 // contactArgs are the named arguments of a write of c: each settable
