@@ -61,23 +61,6 @@ SELECT c.id, c.version, c.created_at, c.updated_at, ` + endpointsWanting + `, tx
 	(SELECT coalesce(sum(n), 0) FROM contact_counts WHERE account_id = @account_id)::bigint
 FROM c, a`)
 
-	// updateContactTemplate writes the settable columns (%[1]s, as
-	// contactSettable formats them) of a contact still at the version read
-	// (@version), with a new version, and its contact.updated entry,
-	// created when the contact was updated, so that a write whose answer
-	// was lost can be found, and its result told, from the entry alone; no
-	// row when another write got there first. It returns the endpoints
-	// that want the event (%[2]s; noEndpoints when none did at the read).
-	updateContactTemplate = `WITH c AS (
-	UPDATE contacts SET %[1]s,
-		version = version + 1, updated_at = @updated_at
-	WHERE account_id = @account_id AND id = @id AND version = @version
-	RETURNING id, version, updated_at
-), a AS (` + strings.ReplaceAll(activityInsert("@entry_id", "c.id", "c.updated_at", "c"), "%", "%%") + `
-), e AS (` + strings.ReplaceAll(eventInsert("a.id", "@object", "a.created_at", "a"), "%", "%%") + `)
-SELECT c.version, c.updated_at, %[2]s
-FROM c, a`
-
 	// insertEventSQL writes the change-feed event of entry @entry_id.
 	insertEventSQL = named(`INSERT INTO events (account_id, id, type, object, created_at)
 	VALUES (@account_id, @entry_id, @action, @object, @created_at)`)
@@ -118,6 +101,25 @@ const maxTargetedColumns = 2
 
 var updateStatements sync.Map // mask<<1 | hooks → namedSQL
 
+// updateContactSQL writes the columns of set ("given_name = @given_name,
+// …") of a contact still at the version read (@version), with a new
+// version, and its contact.updated entry, created when the contact was
+// updated, so that a write whose answer was lost can be found, and its
+// result told, from the entry alone; no row when another write got there
+// first. It returns endpoints, the endpoints that want the event
+// (noEndpoints when none did at the read).
+func updateContactSQL(set, endpoints string) string {
+	return `WITH c AS (
+	UPDATE contacts SET ` + set + `,
+		version = version + 1, updated_at = @updated_at
+	WHERE account_id = @account_id AND id = @id AND version = @version
+	RETURNING id, version, updated_at
+), a AS (` + activityInsert("@entry_id", "c.id", "c.updated_at", "c") + `
+), e AS (` + eventInsert("a.id", "@object", "a.created_at", "a") + `)
+SELECT c.version, c.updated_at, ` + endpoints + `
+FROM c, a`
+}
+
 // updateContactStatement is the update of the columns that changes (keyed
 // by JSON name) names, returning the endpoints that want the event when
 // hooks, none otherwise.
@@ -139,7 +141,7 @@ func updateContactStatement(changes map[string]model.Change, hooks bool) namedSQ
 	if s, ok := updateStatements.Load(key); ok {
 		return s.(namedSQL)
 	}
-	s := named(fmt.Sprintf(updateContactTemplate, contactColumns(", ", "%[1]s = @%[1]s", mask), lookup))
+	s := named(updateContactSQL(contactColumns(", ", "%[1]s = @%[1]s", mask), lookup))
 	updateStatements.Store(key, s)
 	return s
 }
